@@ -1,0 +1,258 @@
+#include "vhci/state.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+
+#include "util/log.hpp"
+#include "vhci/unique_fd.hpp"
+
+namespace usbhop::vhci {
+
+namespace {
+
+constexpr std::string_view kFilePrefix = "port-";
+
+std::string one_line(std::string_view s) {
+    std::string out(s);
+    for (char& c : out)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+    return out;
+}
+
+template <typename T>
+bool parse_number(std::string_view s, T& out, int base = 10) {
+    if (s.empty()) return false;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out, base);
+    return ec == std::errc() && end == s.data() + s.size();
+}
+
+std::string hex4(uint16_t v) {
+    char buf[5];
+    std::snprintf(buf, sizeof buf, "%04x", v);
+    return buf;
+}
+
+// "port-12" -> 12; anything else (temp files, strays) -> nullopt.
+std::optional<uint32_t> port_of_file(std::string_view name) {
+    if (name.substr(0, kFilePrefix.size()) != kFilePrefix) return std::nullopt;
+    uint32_t port = 0;
+    if (!parse_number(name.substr(kFilePrefix.size()), port)) return std::nullopt;
+    return port;
+}
+
+Result<std::string> read_file(const std::string& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return make_error("cannot read " + path + ": " + std::strerror(errno), -errno);
+    std::string text;
+    char buf[1024];
+    for (;;) {
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return make_error("cannot read " + path + ": " + std::strerror(errno), -errno);
+        if (n == 0) return text;
+        text.append(buf, static_cast<size_t>(n));
+        if (text.size() > 64 * 1024) return make_error(path + " is too large for a usbhop state file");
+    }
+}
+
+}  // namespace
+
+std::string format_state(const AttachedDevice& d) {
+    std::string s = "# usbhop: a device attached through vhci_hcd (read by usbhop status and detach)\n";
+    s += "port=" + std::to_string(d.port) + "\n";
+    s += "devid=" + std::to_string(d.devid) + "\n";
+    s += "speed=" + std::to_string(d.speed) + "\n";
+    s += "peer=" + one_line(d.peer) + "\n";
+    s += "bus_path=" + one_line(d.bus_path) + "\n";
+    s += "device=" + hex4(d.vendor) + ":" + hex4(d.product) + "\n";
+    s += "description=" + one_line(d.description) + "\n";
+    s += "attached_at=" + std::to_string(d.attached_at) + "\n";
+    s += "pid=" + std::to_string(d.pid) + "\n";
+    return s;
+}
+
+Result<AttachedDevice> parse_state(std::string_view text) {
+    AttachedDevice d;
+    // Keys every entry needs, in the order format_state writes them.
+    static constexpr std::string_view kRequired[] = {"port", "devid", "speed", "peer", "bus_path",
+                                                     "device", "attached_at", "pid"};
+    std::vector<std::string> seen;
+    size_t line_no = 0;
+    while (!text.empty()) {
+        size_t nl = text.find('\n');
+        std::string_view line = text.substr(0, nl);
+        text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+        ++line_no;
+        if (line.empty() || line[0] == '#') continue;
+        auto bad = [&](std::string_view what) {
+            return make_error("line " + std::to_string(line_no) + ": " + std::string(what) + ": '" +
+                              std::string(line) + "'");
+        };
+        size_t eq = line.find('=');
+        if (eq == std::string_view::npos) return bad("expected key=value");
+        std::string key(line.substr(0, eq));
+        std::string_view value = line.substr(eq + 1);
+        if (std::find(seen.begin(), seen.end(), key) != seen.end()) return bad("duplicate key");
+        seen.push_back(key);
+
+        bool ok = true;
+        if (key == "port") {
+            ok = parse_number(value, d.port);
+        } else if (key == "devid") {
+            ok = parse_number(value, d.devid);
+        } else if (key == "speed") {
+            ok = parse_number(value, d.speed);
+        } else if (key == "peer") {
+            d.peer = value;
+        } else if (key == "bus_path") {
+            d.bus_path = value;
+        } else if (key == "device") {
+            ok = value.size() == 9 && value[4] == ':' && parse_number(value.substr(0, 4), d.vendor, 16) &&
+                 parse_number(value.substr(5), d.product, 16);
+        } else if (key == "description") {
+            d.description = value;
+        } else if (key == "attached_at") {
+            ok = parse_number(value, d.attached_at);
+        } else if (key == "pid") {
+            ok = parse_number(value, d.pid) && d.pid > 0;
+        }
+        if (!ok) return bad("bad value for '" + key + "'");
+    }
+    for (auto key : kRequired)
+        if (std::find(seen.begin(), seen.end(), key) == seen.end())
+            return make_error("missing key '" + std::string(key) + "'");
+    return d;
+}
+
+const char* staleness_reason(Staleness s) {
+    switch (s) {
+    case Staleness::live: return "live";
+    case Staleness::owner_gone: return "its usbhop attach process is gone";
+    case Staleness::port_missing: return "vhci_hcd has no such port (module unloaded or reloaded)";
+    case Staleness::port_free: return "the port is free (device detached)";
+    case Staleness::port_reused: return "the port holds another device now";
+    }
+    return "unknown";
+}
+
+Staleness check_staleness(const AttachedDevice& device, bool owner_alive, const std::vector<PortStatus>& ports) {
+    if (!owner_alive) return Staleness::owner_gone;
+    const PortStatus* p = find_port(ports, device.port);
+    if (!p) return Staleness::port_missing;
+    if (p->is_free()) return Staleness::port_free;
+    if (p->devid != device.devid) return Staleness::port_reused;
+    return Staleness::live;
+}
+
+bool process_alive(int pid) {
+    if (pid <= 0) return false;
+    return ::kill(pid, 0) == 0 || errno == EPERM;
+}
+
+StateDir::StateDir(std::string root) : root_(std::move(root)) {}
+
+std::string StateDir::path_for(uint32_t port) const { return root_ + "/" + std::string(kFilePrefix) + std::to_string(port); }
+
+Result<void> StateDir::save(const AttachedDevice& device) const {
+    std::error_code ec;
+    std::filesystem::create_directories(root_, ec);
+    if (ec) return make_error("cannot create " + root_ + ": " + ec.message(), -ec.value());
+
+    const std::string path = path_for(device.port);
+    const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+    const std::string text = format_state(device);
+    auto fail = [&](const char* what) {
+        int err = errno;
+        ::unlink(tmp.c_str());
+        return make_error(std::string("cannot ") + what + " " + tmp + ": " + std::strerror(err), -err);
+    };
+    {
+        UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
+        if (!fd) return fail("create");
+        size_t done = 0;
+        while (done < text.size()) {
+            ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) return fail("write");
+            done += static_cast<size_t>(n);
+        }
+        if (::fsync(fd.get()) != 0) return fail("sync");
+    }
+    if (::rename(tmp.c_str(), path.c_str()) != 0) return fail("rename into place");
+    return {};
+}
+
+Result<void> StateDir::remove(uint32_t port) const {
+    const std::string path = path_for(port);
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+        return make_error("cannot remove " + path + ": " + std::strerror(errno), -errno);
+    return {};
+}
+
+Result<std::vector<AttachedDevice>> StateDir::scan(bool remove_malformed) const {
+    std::vector<AttachedDevice> out;
+    DIR* d = ::opendir(root_.c_str());
+    if (!d) {
+        if (errno == ENOENT) return out;
+        return make_error("cannot list " + root_ + ": " + std::strerror(errno), -errno);
+    }
+    std::vector<std::pair<uint32_t, std::string>> files;
+    while (dirent* e = ::readdir(d)) {
+        if (auto port = port_of_file(e->d_name)) files.emplace_back(*port, e->d_name);
+    }
+    ::closedir(d);
+    std::sort(files.begin(), files.end());
+
+    for (const auto& [port, name] : files) {
+        const std::string path = root_ + "/" + name;
+        auto text = read_file(path);
+        if (!text) {
+            // Removed between readdir and open: another prune got there first.
+            if (text.error().code != -ENOENT) log::warning("%s", text.error().message.c_str());
+            continue;
+        }
+        auto parsed = parse_state(*text);
+        if (parsed && parsed->port != port) parsed = make_error("names port " + std::to_string(parsed->port));
+        if (!parsed) {
+            log::warning("%s: %s%s", path.c_str(), parsed.error().message.c_str(),
+                         remove_malformed ? " (removed)" : " (skipped)");
+            if (remove_malformed) ::unlink(path.c_str());
+            continue;
+        }
+        out.push_back(std::move(*parsed));
+    }
+    return out;
+}
+
+Result<std::vector<AttachedDevice>> StateDir::list() const { return scan(false); }
+
+Result<std::vector<AttachedDevice>> StateDir::prune(const std::vector<PortStatus>& ports,
+                                                    const std::function<bool(int)>& alive) const {
+    auto entries = scan(true);
+    if (!entries) return entries.error();
+    std::vector<AttachedDevice> live;
+    for (auto& d : *entries) {
+        Staleness s = check_staleness(d, alive(d.pid), ports);
+        if (s == Staleness::live) {
+            live.push_back(std::move(d));
+            continue;
+        }
+        log::info("removing stale entry for vhci port %u (%04x:%04x from %s): %s", d.port, d.vendor, d.product,
+                  d.peer.c_str(), staleness_reason(s));
+        if (auto r = remove(d.port); !r) return r.error();
+    }
+    return live;
+}
+
+}  // namespace usbhop::vhci
