@@ -50,8 +50,7 @@ Result<void> write_attribute(const std::string& path, const std::string& line) {
         n = ::write(fd.get(), line.data(), line.size());
     } while (n < 0 && errno == EINTR);
     if (n < 0) return attribute_write_error(path, line, errno);
-    if (static_cast<size_t>(n) != line.size())
-        return make_error("short write to " + path + " ('" + line + "')", -EIO);
+    if (static_cast<size_t>(n) != line.size()) return make_error("short write to " + path + " ('" + line + "')", -EIO);
     return {};
 }
 
@@ -66,16 +65,14 @@ Error attribute_write_error(const std::string& path, const std::string& line, in
     switch (err) {
     case EACCES:
     case EPERM:
-        return make_error("usbhop attach needs root to write " + path +
-                              ": run it as root (sudo), or as the usbhop-attach@ service",
-                          errc::kPermission);
+        return make_error(
+            "usbhop attach needs root to write " + path + ": run it as root (sudo), or as the usbhop-attach@ service",
+            errc::kPermission);
     case EROFS:
         return make_error(path + " is read-only (sysfs mounted read-only, as in many containers): attach from the host",
                           -EROFS);
-    case ENOENT:
-        return make_error("vhci_hcd is not loaded (no " + path + "): " + kModprobeHint, errc::kNotLoaded);
-    case EBUSY:
-        return make_error("vhci_hcd port in use ('" + line + "' to " + path + ")", -EBUSY);
+    case ENOENT: return make_error("vhci_hcd is not loaded (no " + path + "): " + kModprobeHint, errc::kNotLoaded);
+    case EBUSY: return make_error("vhci_hcd port in use ('" + line + "' to " + path + ")", -EBUSY);
     case EAGAIN:
         return make_error("vhci_hcd controller is not ready ('" + line + "' to " + path +
                               "): reload the module (modprobe -r vhci-hcd; modprobe vhci-hcd)",
@@ -148,8 +145,10 @@ Result<std::vector<PortStatus>> Vhci::ports() const {
 
 Result<VhciPort> Vhci::attach(uint32_t devid, uint32_t usbip_speed) const {
     auto hub = hub_for_speed(usbip_speed);
-    if (!hub) return make_error("cannot attach a device of USB/IP speed " + std::to_string(usbip_speed) +
-                                " (vhci_hcd takes low, full, high, super and super-plus)", -EINVAL);
+    if (!hub)
+        return make_error("cannot attach a device of USB/IP speed " + std::to_string(usbip_speed) +
+                              " (vhci_hcd takes low, full, high, super and super-plus)",
+                          -EINVAL);
     auto table = ports();
     if (!table) return table.error();
     auto candidates = free_ports_for_speed(*table, usbip_speed);
@@ -162,8 +161,8 @@ Result<VhciPort> Vhci::attach(uint32_t devid, uint32_t usbip_speed) const {
         UniqueFd ours(fds[0]);
         UniqueFd kernel_end(fds[1]);
 
-        std::string line = std::to_string(port) + " " + std::to_string(kernel_end.get()) + " " +
-                           std::to_string(devid) + " " + std::to_string(usbip_speed);
+        std::string line = std::to_string(port) + " " + std::to_string(kernel_end.get()) + " " + std::to_string(devid) +
+                           " " + std::to_string(usbip_speed);
         auto written = write_attribute(attach_path, line);
         if (!written) {
             if (written.error().code == -EBUSY) {
@@ -191,8 +190,7 @@ Result<void> Vhci::detach(uint32_t port) const {
     if (auto loaded = check_loaded(); !loaded) return loaded.error();
     auto written = write_attribute(dir_ + "/detach", std::to_string(port));
     if (!written && written.error().code == -EINVAL)
-        return make_error("vhci_hcd port " + std::to_string(port) + " has nothing attached (or no such port)",
-                          -EINVAL);
+        return make_error("vhci_hcd port " + std::to_string(port) + " has nothing attached (or no such port)", -EINVAL);
     return written;
 }
 

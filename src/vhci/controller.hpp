@@ -21,9 +21,9 @@ namespace usbhop::vhci {
 
 // Error::code values a caller may want to tell apart (negative errno style).
 namespace errc {
-constexpr int kNotLoaded = -2;     // -ENOENT: vhci_hcd is not loaded
-constexpr int kPermission = -13;   // -EACCES: not root
-constexpr int kNoFreePort = -16;   // -EBUSY: every port of that speed is in use
+constexpr int kNotLoaded = -2;    // -ENOENT: vhci_hcd is not loaded
+constexpr int kPermission = -13;  // -EACCES: not root
+constexpr int kNoFreePort = -16;  // -EBUSY: every port of that speed is in use
 }  // namespace errc
 
 class VhciPort;

@@ -85,8 +85,8 @@ std::string format_state(const AttachedDevice& d) {
 Result<AttachedDevice> parse_state(std::string_view text) {
     AttachedDevice d;
     // Keys every entry needs, in the order format_state writes them.
-    static constexpr std::string_view kRequired[] = {"port", "devid", "speed", "peer", "bus_path",
-                                                     "device", "attached_at", "pid"};
+    static constexpr std::string_view kRequired[] = {"port",     "devid",  "speed",       "peer",
+                                                     "bus_path", "device", "attached_at", "pid"};
     std::vector<std::string> seen;
     size_t line_no = 0;
     while (!text.empty()) {
@@ -96,8 +96,8 @@ Result<AttachedDevice> parse_state(std::string_view text) {
         ++line_no;
         if (line.empty() || line[0] == '#') continue;
         auto bad = [&](std::string_view what) {
-            return make_error("line " + std::to_string(line_no) + ": " + std::string(what) + ": '" +
-                              std::string(line) + "'");
+            return make_error("line " + std::to_string(line_no) + ": " + std::string(what) + ": '" + std::string(line) +
+                              "'");
         };
         size_t eq = line.find('=');
         if (eq == std::string_view::npos) return bad("expected key=value");
@@ -162,7 +162,9 @@ bool process_alive(int pid) {
 
 StateDir::StateDir(std::string root) : root_(std::move(root)) {}
 
-std::string StateDir::path_for(uint32_t port) const { return root_ + "/" + std::string(kFilePrefix) + std::to_string(port); }
+std::string StateDir::path_for(uint32_t port) const {
+    return root_ + "/" + std::string(kFilePrefix) + std::to_string(port);
+}
 
 Result<void> StateDir::save(const AttachedDevice& device) const {
     std::error_code ec;

@@ -17,16 +17,16 @@
 namespace usbhop::vhci {
 
 struct AttachedDevice {
-    uint32_t port = 0;         // vhci port number
-    uint32_t devid = 0;        // as given to attach, (busnum << 16) | devnum on the server
-    uint32_t speed = 0;        // USB/IP speed
-    std::string peer;          // node ID of the server
-    std::string bus_path;      // the device's bus path on the server, "1-1.2"
+    uint32_t port = 0;     // vhci port number
+    uint32_t devid = 0;    // as given to attach, (busnum << 16) | devnum on the server
+    uint32_t speed = 0;    // USB/IP speed
+    std::string peer;      // node ID of the server
+    std::string bus_path;  // the device's bus path on the server, "1-1.2"
     uint16_t vendor = 0;
     uint16_t product = 0;
-    std::string description;   // manufacturer and product strings, for people
-    int64_t attached_at = 0;   // Unix time, seconds
-    int pid = 0;               // the usbhop attach process that owns the port
+    std::string description;  // manufacturer and product strings, for people
+    int64_t attached_at = 0;  // Unix time, seconds
+    int pid = 0;              // the usbhop attach process that owns the port
 
     bool operator==(const AttachedDevice&) const = default;
 };
@@ -39,10 +39,10 @@ Result<AttachedDevice> parse_state(std::string_view text);
 
 enum class Staleness {
     live,
-    owner_gone,      // the owning process is no longer running
-    port_missing,    // vhci_hcd has no such port (module reloaded or unloaded)
-    port_free,       // the port is free: the device was detached
-    port_reused,     // the port now holds a different device
+    owner_gone,    // the owning process is no longer running
+    port_missing,  // vhci_hcd has no such port (module reloaded or unloaded)
+    port_free,     // the port is free: the device was detached
+    port_reused,   // the port now holds a different device
 };
 const char* staleness_reason(Staleness s);
 

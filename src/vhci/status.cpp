@@ -84,13 +84,10 @@ std::optional<Hub> hub_for_speed(uint32_t usbip_speed) {
     switch (usbip_speed) {
     case speed::kLow:
     case speed::kFull:
-    case speed::kHigh:
-        return Hub::high_speed;
+    case speed::kHigh: return Hub::high_speed;
     case speed::kSuper:
-    case speed::kSuperPlus:
-        return Hub::super_speed;
-    default:
-        return std::nullopt;
+    case speed::kSuperPlus: return Hub::super_speed;
+    default: return std::nullopt;
     }
 }
 

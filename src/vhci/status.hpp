@@ -43,11 +43,11 @@ constexpr uint32_t kSuperPlus = 6;
 
 struct PortStatus {
     Hub hub = Hub::high_speed;
-    uint32_t port = 0;         // the number written to attach/detach
+    uint32_t port = 0;  // the number written to attach/detach
     PortState state = PortState::free;
-    uint32_t speed = 0;        // 0 when free
-    uint32_t devid = 0;        // (busnum << 16) | devnum on the server; 0 when free
-    std::string local_busid;   // the device's name on this machine ("3-1"), "0-0" when free
+    uint32_t speed = 0;       // 0 when free
+    uint32_t devid = 0;       // (busnum << 16) | devnum on the server; 0 when free
+    std::string local_busid;  // the device's name on this machine ("3-1"), "0-0" when free
 
     bool is_free() const { return state == PortState::free; }
 };
@@ -67,7 +67,7 @@ std::vector<uint32_t> free_ports_for_speed(const std::vector<PortStatus>& ports,
 // The port's line, if it is in the table.
 const PortStatus* find_port(const std::vector<PortStatus>& ports, uint32_t port);
 
-const char* hub_name(Hub hub);             // "high-speed", "super-speed"
+const char* hub_name(Hub hub);                 // "high-speed", "super-speed"
 const char* speed_name(uint32_t usbip_speed);  // "low", "full", "high", "super", "super-plus", "unknown"
 
 }  // namespace usbhop::vhci

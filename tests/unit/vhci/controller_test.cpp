@@ -135,8 +135,8 @@ TEST_CASE("attribute write errors say what happened and what to do") {
     const std::string path = "/sys/devices/platform/vhci_hcd.0/attach";
     auto perm = attribute_write_error(path, "0 5 65538 2", EACCES);
     CHECK(perm.code == errc::kPermission);
-    CHECK(perm.message == "usbhop attach needs root to write " + path +
-                              ": run it as root (sudo), or as the usbhop-attach@ service");
+    CHECK(perm.message ==
+          "usbhop attach needs root to write " + path + ": run it as root (sudo), or as the usbhop-attach@ service");
     CHECK(attribute_write_error(path, "0 5 65538 2", EPERM).code == errc::kPermission);
     CHECK(contains(attribute_write_error(path, "0 5 65538 2", ENOENT).message, "modprobe vhci-hcd"));
     CHECK(attribute_write_error(path, "0 5 65538 2", EBUSY).code == -EBUSY);

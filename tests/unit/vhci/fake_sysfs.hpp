@@ -6,12 +6,12 @@
 
 #include <stdlib.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
-#include <cstdio>
 
 namespace usbhop::vhci::testing {
 

@@ -158,7 +158,7 @@ TEST_CASE("StateDir saves atomically, lists by port and removes") {
 TEST_CASE("prune removes stale and malformed entries and keeps live ones") {
     TempDir tmp;
     StateDir dir(tmp.path());
-    AttachedDevice live = flash_drive();          // port 9, pid 4242
+    AttachedDevice live = flash_drive();  // port 9, pid 4242
     AttachedDevice dead_owner = flash_drive();
     dead_owner.port = 10;
     dead_owner.pid = 5151;

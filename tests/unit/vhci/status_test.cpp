@@ -88,8 +88,7 @@ TEST_CASE("status text the parser refuses, with the line named") {
         {"", "empty"},
         {"\n\n", "empty"},
         // Before Linux 4.13: no hub column, ports cannot be told apart by speed.
-        {"port sta spd dev      socket           local_busid\n0000 004 000 00000000 0000000000000000 0-0\n",
-         "line 1"},
+        {"port sta spd dev      socket           local_busid\n0000 004 000 00000000 0000000000000000 0-0\n", "line 1"},
         {std::string(kHeader) + "hs  0000 004 000 00000000 000000\n", "7 fields"},
         {std::string(kHeader) + "xs  0000 004 000 00000000 000000 0-0\n", "unknown hub"},
         {std::string(kHeader) + "hs  00x0 004 000 00000000 000000 0-0\n", "bad port"},
