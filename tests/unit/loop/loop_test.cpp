@@ -1,0 +1,123 @@
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <csignal>
+#include <memory>
+#include <thread>
+#include <unistd.h>
+
+#include "loop/loop.hpp"
+
+using namespace usbhop;
+using namespace usbhop::loop;
+
+TEST_CASE("a timer fires once after its timeout and a repeating one keeps firing") {
+    Loop loop;
+    int once = 0, repeat = 0;
+    Timer a(loop, [&] { ++once; });
+    Timer b(loop, [&] { ++repeat; });
+    a.start(5 * kMillisecond);
+    b.start(1 * kMillisecond, 2 * kMillisecond);
+    CHECK(loop.run_until([&] { return repeat >= 5; }, 2 * kSecond));
+    CHECK(once == 1);
+    CHECK_FALSE(a.active());
+    CHECK(b.active());
+    b.stop();
+    CHECK_FALSE(b.active());
+}
+
+TEST_CASE("a handle object destroyed inside its own callback is freed safely and never calls back again") {
+    Loop loop;
+    int fired = 0;
+    auto timer = std::make_unique<Timer>(loop, [] {});
+    timer = std::make_unique<Timer>(loop, [&] {
+        ++fired;
+        timer.reset();  // destroys the running callback's owner
+    });
+    timer->start(0, kMillisecond);
+    loop.run_until([&] { return !timer; }, kSecond);
+    Timer settle(loop, [] {});
+    settle.start(10 * kMillisecond);
+    loop.run();
+    CHECK(fired == 1);
+}
+
+TEST_CASE("a stopped or destroyed timer does not fire") {
+    Loop loop;
+    bool fired = false;
+    {
+        Timer t(loop, [&] { fired = true; });
+        t.start(kMillisecond);
+    }
+    Timer s(loop, [&] { fired = true; });
+    s.start(kMillisecond);
+    s.stop();
+    Timer wait(loop, [] {});
+    wait.start(20 * kMillisecond);
+    loop.run();
+    CHECK_FALSE(fired);
+}
+
+TEST_CASE("async wakes the loop from another thread") {
+    Loop loop;
+    std::atomic<int> woken{0};
+    Async async(loop, [&] { ++woken; });
+    std::thread t([&] { async.send(); });
+    CHECK(loop.run_until([&] { return woken > 0; }, 2 * kSecond));
+    t.join();
+}
+
+TEST_CASE("a cross-thread queue delivers every item in order although wake-ups coalesce") {
+    Loop loop;
+    std::vector<int> got;
+    CrossThreadQueue<int> queue(loop, [&](int&& v) { got.push_back(v); });
+    constexpr int kItems = 20000;
+    std::thread producer([&] {
+        for (int i = 0; i < kItems; ++i) queue.push(i);
+    });
+    CHECK(loop.run_until([&] { return got.size() == kItems; }, 10 * kSecond));
+    producer.join();
+    REQUIRE(got.size() == kItems);
+    for (int i = 0; i < kItems; ++i) REQUIRE(got[i] == i);
+}
+
+TEST_CASE("a cross-thread queue carries move-only items") {
+    Loop loop;
+    int sum = 0;
+    CrossThreadQueue<std::unique_ptr<int>> queue(loop, [&](std::unique_ptr<int>&& v) { sum += *v; });
+    std::thread t([&] {
+        for (int i = 1; i <= 10; ++i) queue.push(std::make_unique<int>(i));
+    });
+    t.join();
+    CHECK(loop.run_until([&] { return sum == 55; }, 2 * kSecond));
+}
+
+TEST_CASE("a signal is delivered on the loop thread") {
+    Loop loop;
+    bool got = false;
+    Signal sig(loop, SIGUSR1, [&] { got = true; });
+    raise(SIGUSR1);
+    CHECK(loop.run_until([&] { return got; }, 2 * kSecond));
+}
+
+TEST_CASE("poll reports a readable descriptor and refuses a bad one") {
+    Loop loop;
+    int fds[2];
+    REQUIRE(pipe(fds) == 0);
+    int events = 0;
+    Poll poll(loop, fds[0], [&](int status, int ev) {
+        CHECK(status == 0);
+        events = ev;
+    });
+    REQUIRE(poll.start(UV_READABLE));
+    REQUIRE(write(fds[1], "x", 1) == 1);
+    CHECK(loop.run_until([&] { return events != 0; }, 2 * kSecond));
+    CHECK((events & UV_READABLE) != 0);
+    poll.stop();
+    close(fds[0]);
+    close(fds[1]);
+
+    Poll bad(loop, -1, [](int, int) {});
+    auto r = bad.start(UV_READABLE);
+    CHECK_FALSE(r);
+}
