@@ -152,9 +152,7 @@ public:
         case kSetSel:
         case kSetIsochDelay:
         case kSetFeature:
-        case kClearFeature:
-            out_length = s.length;
-            return Bytes{};
+        case kClearFeature: out_length = s.length; return Bytes{};
         default: return std::nullopt;
         }
     }

@@ -1,0 +1,68 @@
+# lab-timeout: 240
+# src/vhci against the real vhci_hcd: without the module, attach says to load
+# it; with it, vhci_probe attaches a canned device (1209:0001) through a
+# socketpair, answers the kernel's USB/IP requests with the usbip codec, the
+# kernel enumerates and configures it (lsusb, sysfs), and on SIGTERM the port
+# is detached and reads free (004) again. Once on the high-speed hub, once on
+# the super-speed hub.
+. "$LAB/lib.sh"
+
+PROBE=$BUILD/tests/lab/vhci_probe
+VHCI=/sys/devices/platform/vhci_hcd.0
+[ -x "$PROBE" ] || fail "$PROBE is not built (ninja -C $BUILD tests/lab/vhci_probe)"
+
+# status_of PORT: the port's state column in vhci_hcd's status files.
+status_of() { cat $VHCI/status* | awk -v p="$(printf %04d "$1")" '$2 == p { print $3 }'; }
+# probe_present / probe_absent: is the canned device (1209:0001) under vhci_hcd?
+probe_present() { [ -n "$(usb_find 1209 0001 $VHCI)" ]; }
+probe_absent() { [ -z "$(usb_find 1209 0001 $VHCI)" ]; }
+# hub_of PORT: hs or ss.
+hub_of() { cat $VHCI/status* | awk -v p="$(printf %04d "$1")" '$2 == p { print $1 }'; }
+
+say "without vhci-hcd loaded, attach fails and says what to do"
+[ ! -e $VHCI ] || fail "vhci_hcd is already loaded; this step needs it absent"
+if out=$("$PROBE" attach 2>&1); then fail "attach succeeded without vhci_hcd: $out"; fi
+printf '%s\n' "$out"
+case "$out" in *"modprobe vhci-hcd"*) ;; *) fail "the error does not say to modprobe vhci-hcd: $out" ;; esac
+
+mod vhci_hcd
+wait_path $VHCI/attach
+say "vhci_hcd loaded: $(cat $VHCI/nports) ports"
+"$PROBE" ports
+
+# attach_and_check SPEED HUB: attach the probe at SPEED, check it lands on HUB,
+# is enumerated and configured, then detach it and check the port is free.
+attach_and_check() {
+  local speed=$1 hub=$2 log=/tmp/probe-$1.log pid port dev
+  say "attaching a speed-$speed device"
+  "$PROBE" attach --speed "$speed" >"$log" 2>&1 &
+  pid=$!
+  wait_for 10 "the probe to attach" grep -q '^attached port' "$log"
+  port=$(sed -n 's/^attached port \([0-9]*\).*/\1/p' "$log")
+  expect_eq "hub of port $port" "$(hub_of "$port")" "$hub"
+
+  wait_for 30 "1209:0001 to appear under vhci_hcd" probe_present
+  dev=$(usb_find 1209 0001 $VHCI | head -n1)
+  wait_for 20 "$dev to be configured" grep -qx 1 "$dev/bConfigurationValue"
+  say "enumerated as ${dev##*/}: $(cat "$dev/manufacturer") / $(cat "$dev/product"), speed $(cat "$dev/speed") Mb/s"
+  expect_eq "product string" "$(cat "$dev/product")" "vhci probe"
+  expect_eq "interface class" "$(cat "$dev/${dev##*/}:1.0/bInterfaceClass")" "ff"
+  lsusb | grep -q "ID 1209:0001" || fail "lsusb does not list 1209:0001: $(lsusb)"
+  lsusb | grep "ID 1209:0001"
+  expect_eq "state of port $port while attached" "$(status_of "$port")" "006"
+  grep -q 'GET_DESCRIPTOR .* value 0100 .* -> ok' "$log" || fail "no device GET_DESCRIPTOR seen: $(cat "$log")"
+  grep -q 'SET_CONFIGURATION .* value 0001 .* -> ok' "$log" || fail "no SET_CONFIGURATION seen: $(cat "$log")"
+
+  say "detaching port $port"
+  kill -TERM "$pid"
+  wait "$pid" || fail "the probe exited with status $?: $(cat "$log")"
+  grep -q "^detached port $port" "$log" || fail "the probe did not report the detach: $(cat "$log")"
+  expect_eq "state of port $port after detach" "$(status_of "$port")" "004"
+  wait_for 10 "1209:0001 to go away" probe_absent
+  say "port $port is free again; $(grep -c CMD_SUBMIT "$log") requests were answered"
+}
+
+attach_and_check 3 hs
+attach_and_check 5 ss
+
+say "PASS"
