@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -341,6 +342,7 @@ int main(int argc, char** argv) {
     std::printf("attached port %u speed %u devid %u\n", number, speed, devid);
     CannedDevice dev(vid, pid, speed);
     bool ok = serve(port->socket(), dev);
+    const auto t0 = std::chrono::steady_clock::now();
     if (auto r = port->detach(); !r) {
         std::fprintf(stderr, "vhci_probe: %s\n", r.error().message.c_str());
         return 2;
@@ -349,6 +351,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "vhci_probe: %s\n", r.error().message.c_str());
         return 2;
     }
-    std::printf("detached port %u\n", number);
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+    std::printf("detached port %u (free after %lld ms)\n", number, static_cast<long long>(ms.count()));
     return ok ? 0 : 1;
 }

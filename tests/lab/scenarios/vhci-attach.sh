@@ -59,7 +59,7 @@ attach_and_check() {
   grep -q "^detached port $port" "$log" || fail "the probe did not report the detach: $(cat "$log")"
   expect_eq "state of port $port after detach" "$(status_of "$port")" "004"
   wait_for 10 "1209:0001 to go away" probe_absent
-  say "port $port is free again; $(grep -c CMD_SUBMIT "$log") requests were answered"
+  say "port $port is free again; $(grep -c CMD_SUBMIT "$log") requests were answered; $(grep '^detached' "$log")"
 }
 
 attach_and_check 3 hs
