@@ -1,0 +1,28 @@
+#include <doctest/doctest.h>
+
+#include "config/text.hpp"
+
+using namespace usbhop::config;
+
+TEST_CASE("edit distance counts a swap of neighbours as one edit") {
+    CHECK(edit_distance("listen", "listen") == 0);
+    CHECK(edit_distance("listne", "listen") == 1);
+    CHECK(edit_distance("lsten", "listen") == 1);
+    CHECK(edit_distance("", "abc") == 3);
+    CHECK(edit_distance("kitten", "sitting") == 3);
+}
+
+TEST_CASE("closest suggests only plausible typos") {
+    std::string_view keys[] = {"listen", "identity", "authorized_keys", "relay", "grace"};
+    CHECK(closest("listne", keys) == "listen");
+    CHECK(closest("authorised_keys", keys) == "authorized_keys");
+    CHECK(closest("relya", keys) == "relay");
+    CHECK(closest("completely_else", keys) == "");
+}
+
+TEST_CASE("split_words and trim") {
+    CHECK(trim("  a b \t") == "a b");
+    auto w = split_words("  a  bb\tc ");
+    REQUIRE(w.size() == 3);
+    CHECK(w[1] == "bb");
+}
