@@ -54,6 +54,23 @@ Result<void> write_attribute(const std::string& path, const std::string& line) {
     return {};
 }
 
+Error unsupported_speed(uint32_t usbip_speed) {
+    return make_error("cannot attach a device of USB/IP speed " + std::to_string(usbip_speed) +
+                          " (vhci_hcd takes low, full, high, super and super-plus)",
+                      -EINVAL);
+}
+
+Error no_free_port(const std::vector<PortStatus>& table, uint32_t usbip_speed) {
+    Hub hub = hub_for_speed(usbip_speed).value_or(Hub::high_speed);
+    size_t total = 0;
+    for (const auto& p : table) total += p.hub == hub;
+    return make_error("no free vhci_hcd port for a " + std::string(speed_name(usbip_speed)) + "-speed device (all " +
+                          std::to_string(total) + " " + hub_name(hub) +
+                          " ports are in use): detach one (usbhop detach), or reload vhci-hcd with more "
+                          "controllers (modprobe vhci-hcd nr_hcs=N)",
+                      errc::kNoFreePort);
+}
+
 bool is_directory(const std::string& path) {
     struct stat st;
     return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
@@ -144,14 +161,27 @@ Result<std::vector<PortStatus>> Vhci::ports() const {
 }
 
 Result<VhciPort> Vhci::attach(uint32_t devid, uint32_t usbip_speed) const {
-    auto hub = hub_for_speed(usbip_speed);
-    if (!hub)
-        return make_error("cannot attach a device of USB/IP speed " + std::to_string(usbip_speed) +
-                              " (vhci_hcd takes low, full, high, super and super-plus)",
-                          -EINVAL);
+    if (!hub_for_speed(usbip_speed)) return unsupported_speed(usbip_speed);
     auto table = ports();
     if (!table) return table.error();
     auto candidates = free_ports_for_speed(*table, usbip_speed);
+    if (candidates.empty()) return no_free_port(*table, usbip_speed);
+    return attach_at(candidates, devid, usbip_speed);
+}
+
+Result<VhciPort> Vhci::attach_at(const std::vector<uint32_t>& candidates, uint32_t devid, uint32_t usbip_speed) const {
+    auto hub = hub_for_speed(usbip_speed);
+    if (!hub) return unsupported_speed(usbip_speed);
+    auto table = ports();
+    if (!table) return table.error();
+    for (uint32_t port : candidates) {
+        const PortStatus* p = find_port(*table, port);
+        if (!p) return make_error("vhci_hcd has no port " + std::to_string(port), -EINVAL);
+        if (p->hub != *hub)
+            return make_error("vhci_hcd port " + std::to_string(port) + " is on the " + hub_name(p->hub) + " hub; a " +
+                                  speed_name(usbip_speed) + "-speed device needs a " + hub_name(*hub) + " port",
+                              -EINVAL);
+    }
 
     const std::string attach_path = dir_ + "/attach";
     for (uint32_t port : candidates) {
@@ -165,8 +195,9 @@ Result<VhciPort> Vhci::attach(uint32_t devid, uint32_t usbip_speed) const {
                            " " + std::to_string(usbip_speed);
         auto written = write_attribute(attach_path, line);
         if (!written) {
+            // Another process attached there since we read the table.
             if (written.error().code == -EBUSY) {
-                log::debug("vhci port %u taken meanwhile, trying the next", port);
+                log::debug("vhci port %u is in use, trying the next", port);
                 continue;
             }
             return written.error();
@@ -176,14 +207,7 @@ Result<VhciPort> Vhci::attach(uint32_t devid, uint32_t usbip_speed) const {
         log::debug("vhci: attached devid %08x (%s speed) to port %u", devid, speed_name(usbip_speed), port);
         return VhciPort(dir_ + "/detach", port, devid, usbip_speed, std::move(ours));
     }
-
-    size_t total = 0;
-    for (const auto& p : *table) total += p.hub == *hub;
-    return make_error("no free vhci_hcd port for a " + std::string(speed_name(usbip_speed)) + "-speed device (all " +
-                          std::to_string(total) + " " + hub_name(*hub) +
-                          " ports are in use): detach one (usbhop detach), or reload vhci-hcd with more "
-                          "controllers (modprobe vhci-hcd nr_hcs=2)",
-                      errc::kNoFreePort);
+    return no_free_port(*table, usbip_speed);
 }
 
 Result<void> Vhci::detach(uint32_t port) const {

@@ -51,6 +51,12 @@ public:
     // status.hpp.
     Result<VhciPort> attach(uint32_t devid, uint32_t usbip_speed) const;
 
+    // The same, trying only these ports, in this order. Each must be on the
+    // hub the speed needs: the kernel picks the hub from the speed and keeps
+    // only the port's index within it, so a port of the other hub would
+    // attach the device elsewhere than we recorded.
+    Result<VhciPort> attach_at(const std::vector<uint32_t>& candidates, uint32_t devid, uint32_t usbip_speed) const;
+
     // Detaches whatever is on the port (the owner of the socket sees it
     // close). For `usbhop detach` when the owning process is gone; an owner
     // detaches through its VhciPort.

@@ -179,3 +179,26 @@ TEST_CASE("wait_until_free returns at once for a free port and times out on a us
     CHECK(contains(r.error().message, "still in use"));
     CHECK_FALSE(vhci.wait_until_free(7, std::chrono::milliseconds(0)));
 }
+
+TEST_CASE("attach_at refuses a port of the other hub, which the kernel would map elsewhere") {
+    FakeSysfs sys({free_controller(0, 4)});  // hs 0-3, ss 4-7
+    Vhci vhci(sys.root());
+    auto wrong = vhci.attach_at({5}, 0x10002, speed::kHigh);
+    REQUIRE_FALSE(wrong);
+    CHECK(contains(wrong.error().message, "port 5 is on the super-speed hub"));
+    auto wrong_ss = vhci.attach_at({1}, 0x10002, speed::kSuperPlus);
+    REQUIRE_FALSE(wrong_ss);
+    CHECK(contains(wrong_ss.error().message, "needs a super-speed port"));
+    auto missing = vhci.attach_at({8}, 0x10002, speed::kHigh);
+    REQUIRE_FALSE(missing);
+    CHECK(contains(missing.error().message, "no port 8"));
+    CHECK(sys.attach_written().empty());
+}
+
+TEST_CASE("attach_at tries the ports in the order given") {
+    FakeSysfs sys({free_controller(0, 4)});
+    auto port = Vhci(sys.root()).attach_at({6, 4}, 0x10002, speed::kSuper);
+    REQUIRE(port);
+    CHECK(port->port() == 6);
+    CHECK(sys.attach_written().rfind("6 ", 0) == 0);
+}
