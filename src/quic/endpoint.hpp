@@ -1,0 +1,206 @@
+// quic/: usbhop's transport. QUIC v1 (ngtcp2) with TLS 1.3 (GnuTLS) on one
+// UDP socket of the process loop; both ends prove their node key (RFC 7250
+// raw Ed25519 public keys), ALPN "usbhop/1".
+//
+// How the modes use it:
+//
+//   auto ep = quic::Endpoint::create(loop, key, bind_addr, config);
+//
+//   serve (accept):  ep->listen(trust, on_connection)
+//       trust(NodeId) -> bool is asked during every handshake (so a reloaded
+//       authorized_keys applies at once); an unknown client fails the
+//       handshake and learns nothing. on_connection(Connection&) runs once the
+//       peer is authenticated; set the connection's handlers there.
+//   attach (connect): Connection* c = ep->connect(server_addr, expected_node, handlers)
+//       handlers.on_established runs when the handshake is confirmed (only
+//       then has the server accepted us); on failure on_closed says why.
+//   streams:   int64_t s = c->open_stream();  c->write(s, bytes, fin)
+//       write() copies what fits into the stream's send buffer and returns how
+//       many bytes it took: fewer than given (0 included) means "wait for
+//       on_writable(s)", which comes once room has been freed by
+//       acknowledgements. Data arrives through on_stream_data(s, bytes, fin),
+//       already in order; flow-control credit is given back when the callback
+//       returns. reset_stream / stop_sending abort one direction with an
+//       application error code.
+//   datagrams: c->send_datagram(bytes) (at most max_datagram_size(); may be
+//       lost, never retransmitted) and on_datagram.
+//   status:    c->path() gives local/remote address, RTT and congestion state.
+//   close:     c->close(code, reason); the peer's on_closed sees both, and
+//       both sides log one line. After on_closed returns, the Connection is
+//       gone: drop every pointer to it.
+//
+// Everything runs on the loop thread. Connections belong to their Endpoint;
+// destroying the Endpoint drops them without callbacks (peers see a
+// stateless reset or an idle timeout). No ngtcp2 or GnuTLS type leaks out.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "identity/identity.hpp"
+#include "loop/address.hpp"
+#include "loop/loop.hpp"
+#include "util/bytes.hpp"
+#include "util/result.hpp"
+#include "util/time.hpp"
+
+namespace usbhop::quic {
+
+constexpr std::string_view kAlpn = "usbhop/1";
+constexpr uint16_t kDefaultPort = 7575;
+
+struct Config {
+    Nanos idle_timeout = 60 * kSecond;   // both ends: the smaller one wins
+    Nanos keep_alive = 15 * kSecond;     // 0: never send PINGs just to stay alive
+    Nanos handshake_timeout = 10 * kSecond;
+    bool require_retry = true;           // server: validate client addresses with Retry (RFC 9000 §8.1)
+    size_t max_udp_payload = 1452;       // what fits in a 1500-byte Ethernet path over IPv6
+    bool gso = true;                     // several packets per sendmsg (UDP_SEGMENT)
+    bool bbr = false;                    // congestion control: CUBIC unless set
+    uint64_t stream_window = 1 << 20;        // initial per-stream receive window
+    uint64_t max_stream_window = 16 << 20;   // auto-tuned up to this
+    uint64_t connection_window = 4 << 20;
+    uint64_t max_connection_window = 64 << 20;
+    uint64_t max_streams = 1024;             // concurrent streams the peer may open
+    size_t stream_send_buffer = 4 << 20;     // unacknowledged bytes a stream may hold
+    size_t max_datagram_frame_size = 1400;   // 0: refuse DATAGRAM frames
+    size_t datagram_queue = 256;             // datagrams waiting to be sent
+    size_t max_connections = 4096;           // server
+};
+
+struct PathInfo {
+    loop::SocketAddress local;
+    loop::SocketAddress remote;
+    Nanos smoothed_rtt = 0;
+    Nanos min_rtt = 0;
+    Nanos rtt_variance = 0;
+    uint64_t congestion_window = 0;
+    uint64_t bytes_in_flight = 0;
+    uint64_t bytes_sent = 0;       // UDP payload bytes, this connection
+    uint64_t bytes_received = 0;
+};
+
+struct CloseInfo {
+    enum class Kind {
+        local,              // close() was called here
+        peer,               // the peer sent CONNECTION_CLOSE
+        idle,               // idle timeout
+        handshake_failed,   // refused key, wrong node, handshake timeout
+        stateless_reset,    // the peer has lost the connection state
+        error,              // protocol or internal error
+    };
+    Kind kind = Kind::error;
+    bool application = false;   // code is an application code (else a QUIC transport code)
+    uint64_t code = 0;
+    std::string reason;         // reason phrase from the closing side
+    std::string message;        // the one line that was logged
+};
+
+struct Handlers {
+    std::function<void()> on_established;
+    std::function<void(int64_t stream)> on_stream_opened;   // by the peer
+    std::function<void(int64_t stream, ByteSpan data, bool fin)> on_stream_data;
+    std::function<void(int64_t stream)> on_writable;
+    std::function<void(int64_t stream, uint64_t code)> on_stream_reset;    // peer aborted its sending side
+    std::function<void(int64_t stream, uint64_t code)> on_stop_sending;    // peer asks us to stop writing
+    std::function<void(int64_t stream)> on_stream_closed;                  // both directions done
+    std::function<void(ByteSpan data)> on_datagram;
+    std::function<void(const PathInfo&)> on_path_changed;
+    std::function<void(const CloseInfo&)> on_closed;
+};
+
+class Endpoint;
+
+class Connection {
+public:
+    struct Impl;
+    explicit Connection(std::unique_ptr<Impl> impl);
+    ~Connection();
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    void set_handlers(Handlers handlers);
+    const identity::NodeId& peer() const;   // valid once established
+    bool established() const;
+    bool is_server() const;
+
+    // Opens a bidirectional stream; fails when the peer's stream limit is reached.
+    Result<int64_t> open_stream();
+    // Takes as much of data as the send buffer has room for; returns how much.
+    // fin (honoured only when all of data was taken) ends the stream.
+    size_t write(int64_t stream, ByteSpan data, bool fin = false);
+    // Room left in the stream's send buffer, and bytes not yet acknowledged.
+    size_t writable(int64_t stream) const;
+    size_t unacknowledged(int64_t stream) const;
+    void reset_stream(int64_t stream, uint64_t code);
+    void stop_sending(int64_t stream, uint64_t code);
+
+    // Queues a datagram; false if it is too large or the queue is full.
+    bool send_datagram(ByteSpan data);
+    size_t max_datagram_size() const;
+
+    PathInfo path() const;
+    // Client: move to a new local address (a new socket of the endpoint).
+    Result<void> migrate(const loop::SocketAddress& local);
+
+    // Graceful close with an application error code; the peer sees both.
+    void close(uint64_t code, std::string_view reason);
+
+    Impl& impl() { return *impl_; }
+
+private:
+    std::unique_ptr<Impl> impl_;
+};
+
+struct EndpointStats {
+    uint64_t datagrams_received = 0;
+    uint64_t datagrams_dropped = 0;      // malformed, unknown, refused
+    uint64_t retries_sent = 0;
+    uint64_t stateless_resets_sent = 0;
+    uint64_t handshakes_refused = 0;
+};
+
+class Endpoint {
+public:
+    using Trust = std::function<bool(const identity::NodeId&)>;
+    using OnConnection = std::function<void(Connection&)>;
+    // Sends packets that leave through a virtual path (relay): one buffer of
+    // equal-size packets (segment bytes each, the last may be shorter).
+    using VirtualSend = std::function<void(const loop::SocketAddress& remote, ByteSpan packets, size_t segment)>;
+
+    // Opens the endpoint's UDP socket on bind (port 0: any free port).
+    static Result<std::unique_ptr<Endpoint>> create(loop::Loop& loop, const identity::NodeKey& key,
+                                                    const loop::SocketAddress& bind, Config config = {});
+    ~Endpoint();
+    Endpoint(const Endpoint&) = delete;
+    Endpoint& operator=(const Endpoint&) = delete;
+
+    // Server: accept connections from clients that trust() approves.
+    void listen(Trust trust, OnConnection on_connection);
+    // Client: start a handshake with the server that must be node `expected`.
+    Result<Connection*> connect(const loop::SocketAddress& server, const identity::NodeId& expected,
+                                Handlers handlers);
+
+    loop::SocketAddress local_address() const;
+    const identity::NodeId& id() const;
+    size_t connection_count() const;
+    const EndpointStats& stats() const;
+
+    // A path that is not a socket of this endpoint (RELAY-NOTES.md §2, §4):
+    // packets for local address `label` go to send(); packets that arrived
+    // over it are handed in with receive_virtual(). `label` must differ from
+    // every real local address (e.g. 192.0.2.x).
+    void add_virtual_path(const loop::SocketAddress& label, VirtualSend send);
+    void receive_virtual(const loop::SocketAddress& label, const loop::SocketAddress& from, ByteSpan packet);
+
+    struct Impl;
+
+private:
+    explicit Endpoint(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace usbhop::quic
