@@ -5,11 +5,16 @@
 // one interface and only endpoint 0. SIGTERM/SIGINT detach it and wait for the
 // port to read free again.
 //
-//   vhci_probe attach [--speed N] [--vid HEX] [--pid HEX] [--sysfs DIR]
+//   vhci_probe attach [--speed N] [--vid HEX] [--pid HEX] [--ports P,Q,...]
+//                     [--state DIR] [--sysfs DIR]
 //       prints "attached port P speed S devid D", serves until SIGTERM, then
-//       "detached port P" (exit 0); errors go to stderr (exit 2).
+//       "detached port P ..." (exit 0); errors go to stderr (exit 2).
+//       --ports tries only those ports, in order (Vhci::attach_at); --state
+//       keeps a state entry in DIR while attached, as usbhop attach does.
 //   vhci_probe ports [--sysfs DIR]
 //       prints one line per port: "PORT HUB STATE SPEED DEVID BUSID".
+//   vhci_probe state [--state DIR] [--sysfs DIR]
+//       prunes stale entries (logged) and prints "live PORT PID VID:PID" lines.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -20,13 +25,16 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "usbip/pdu.hpp"
 #include "usbip/reply.hpp"
 #include "usbip/stream_decoder.hpp"
 #include "util/bytes.hpp"
+#include "util/log.hpp"
 #include "vhci/vhci.hpp"
 
 using namespace usbhop;
@@ -287,10 +295,27 @@ bool serve(int fd, CannedDevice& dev) {
 }
 
 int usage() {
-    std::fprintf(stderr,
-                 "usage: vhci_probe attach [--speed N] [--vid HEX] [--pid HEX] [--sysfs DIR]\n"
-                 "       vhci_probe ports [--sysfs DIR]\n");
+    std::fprintf(
+        stderr,
+        "usage: vhci_probe attach [--speed N] [--vid HEX] [--pid HEX] [--ports P,Q] [--state DIR] [--sysfs DIR]\n"
+        "       vhci_probe ports [--sysfs DIR]\n"
+        "       vhci_probe state [--state DIR] [--sysfs DIR]\n");
     return 64;
+}
+
+std::vector<uint32_t> parse_ports(std::string_view list) {
+    std::vector<uint32_t> out;
+    while (!list.empty()) {
+        size_t comma = list.find(',');
+        out.push_back(static_cast<uint32_t>(std::strtoul(std::string(list.substr(0, comma)).c_str(), nullptr, 10)));
+        list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+    }
+    return out;
+}
+
+int fail(const Error& e) {
+    std::fprintf(stderr, "vhci_probe: %s\n", e.message.c_str());
+    return 2;
 }
 
 }  // namespace
@@ -301,6 +326,8 @@ int main(int argc, char** argv) {
     uint32_t speed = vhci::speed::kHigh;
     uint16_t vid = 0x1209, pid = 0x0001;  // pid.codes test VID:PID
     std::string sysfs = vhci::Vhci::kDefaultSysfsRoot;
+    std::string state_dir;
+    std::vector<uint32_t> ports;
     for (int i = 2; i + 1 < argc; i += 2) {
         std::string_view k = argv[i];
         const char* v = argv[i + 1];
@@ -308,20 +335,30 @@ int main(int argc, char** argv) {
         else if (k == "--vid") vid = static_cast<uint16_t>(std::strtoul(v, nullptr, 16));
         else if (k == "--pid") pid = static_cast<uint16_t>(std::strtoul(v, nullptr, 16));
         else if (k == "--sysfs") sysfs = v;
+        else if (k == "--state") state_dir = v;
+        else if (k == "--ports") ports = parse_ports(v);
         else return usage();
     }
     setvbuf(stdout, nullptr, _IOLBF, 0);
+    log::set_threshold(log::Level::debug);
     vhci::Vhci vhci(sysfs);
 
     if (mode == "ports") {
-        auto ports = vhci.ports();
-        if (!ports) {
-            std::fprintf(stderr, "vhci_probe: %s\n", ports.error().message.c_str());
-            return 2;
-        }
-        for (const auto& p : *ports)
+        auto table = vhci.ports();
+        if (!table) return fail(table.error());
+        for (const auto& p : *table)
             std::printf("%u %s %03u %u %08x %s\n", p.port, p.hub == vhci::Hub::high_speed ? "hs" : "ss",
                         static_cast<unsigned>(p.state), p.speed, p.devid, p.local_busid.c_str());
+        return 0;
+    }
+    if (mode == "state") {
+        if (state_dir.empty()) return usage();
+        // Without vhci_hcd every entry is stale: an empty table says so.
+        auto table = vhci.ports();
+        auto live = vhci::StateDir(state_dir).prune(table ? *table : std::vector<vhci::PortStatus>{});
+        if (!live) return fail(live.error());
+        for (const auto& d : *live)
+            std::printf("live %u %d %04x:%04x %s\n", d.port, d.pid, d.vendor, d.product, d.description.c_str());
         return 0;
     }
     if (mode != "attach") return usage();
@@ -333,23 +370,35 @@ int main(int argc, char** argv) {
     signal(SIGPIPE, SIG_IGN);
 
     const uint32_t devid = (1u << 16) | 2u;
-    auto port = vhci.attach(devid, speed);
-    if (!port) {
-        std::fprintf(stderr, "vhci_probe: %s\n", port.error().message.c_str());
-        return 2;
-    }
+    auto port = ports.empty() ? vhci.attach(devid, speed) : vhci.attach_at(ports, devid, speed);
+    if (!port) return fail(port.error());
     const uint32_t number = port->port();
     std::printf("attached port %u speed %u devid %u\n", number, speed, devid);
+
+    std::optional<vhci::StateDir> state;
+    if (!state_dir.empty()) {
+        state.emplace(state_dir);
+        vhci::AttachedDevice entry;
+        entry.port = number;
+        entry.devid = devid;
+        entry.speed = speed;
+        entry.peer = "vhci-probe";
+        entry.bus_path = "1-2";
+        entry.vendor = vid;
+        entry.product = pid;
+        entry.description = "usbhop lab vhci probe";
+        entry.attached_at = std::time(nullptr);
+        entry.pid = static_cast<int>(::getpid());
+        if (auto r = state->save(entry); !r) return fail(r.error());
+    }
+
     CannedDevice dev(vid, pid, speed);
     bool ok = serve(port->socket(), dev);
     const auto t0 = std::chrono::steady_clock::now();
-    if (auto r = port->detach(); !r) {
-        std::fprintf(stderr, "vhci_probe: %s\n", r.error().message.c_str());
-        return 2;
-    }
-    if (auto r = vhci.wait_until_free(number, std::chrono::seconds(10)); !r) {
-        std::fprintf(stderr, "vhci_probe: %s\n", r.error().message.c_str());
-        return 2;
+    if (auto r = port->detach(); !r) return fail(r.error());
+    if (auto r = vhci.wait_until_free(number, std::chrono::seconds(10)); !r) return fail(r.error());
+    if (state) {
+        if (auto r = state->remove(number); !r) return fail(r.error());
     }
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
     std::printf("detached port %u (free after %lld ms)\n", number, static_cast<long long>(ms.count()));

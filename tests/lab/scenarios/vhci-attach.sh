@@ -4,7 +4,9 @@
 # socketpair, answers the kernel's USB/IP requests with the usbip codec, the
 # kernel enumerates and configures it (lsusb, sysfs), and on SIGTERM the port
 # is detached and reads free (004) again. Once on the high-speed hub, once on
-# the super-speed hub.
+# the super-speed hub. Then: an attach that meets a used port (-EBUSY) moves on
+# to the next; a dead owner's port is freed by the kernel and its state entry
+# under /run/usbhop is pruned.
 . "$LAB/lib.sh"
 
 PROBE=$BUILD/tests/lab/vhci_probe
@@ -64,5 +66,43 @@ attach_and_check() {
 
 attach_and_check 3 hs
 attach_and_check 5 ss
+
+port_is_free() { [ "$(status_of "$1")" = 004 ]; }
+attached_in() { grep -q '^attached port' "$1"; }
+
+say "an attach told to try a used port first gets -EBUSY and moves on"
+STATE=/run/usbhop
+"$PROBE" attach --speed 3 --state $STATE >/tmp/a.log 2>&1 &
+a=$!
+wait_for 10 "probe A to attach" attached_in /tmp/a.log
+pa=$(sed -n 's/^attached port \([0-9]*\).*/\1/p' /tmp/a.log)
+pb=$("$PROBE" ports | awk -v pa="$pa" '$2 == "hs" && $3 == "004" && $1 != pa { print $1; exit }')
+"$PROBE" attach --speed 2 --pid 0002 --ports "$pa,$pb" --state $STATE >/tmp/b.log 2>&1 &
+b=$!
+wait_for 10 "probe B to attach" attached_in /tmp/b.log
+cat /tmp/b.log
+grep -q "^attached port $pb " /tmp/b.log || fail "probe B is not on port $pb: $(cat /tmp/b.log)"
+grep -q "vhci port $pa is in use, trying the next" /tmp/b.log || fail "probe B did not meet -EBUSY on $pa"
+dmesg | grep -q "already used" || fail "the kernel did not report port $pa as used"
+probe_b_present() { [ -n "$(usb_find 1209 0002 $VHCI)" ]; }
+wait_for 30 "1209:0002 to appear under vhci_hcd" probe_b_present
+"$PROBE" state --state $STATE | tee /tmp/state.out
+expect_eq "live entries" "$(grep -c '^live' /tmp/state.out)" 2
+
+say "an owner that dies: the kernel frees its port when the socket closes, and state prunes its entry"
+kill -KILL $b
+wait $b || true
+wait_for 10 "port $pb to read free after its owner died" port_is_free "$pb"
+[ -e $STATE/port-$pb ] || fail "the dead owner's entry vanished before pruning"
+"$PROBE" state --state $STATE >/tmp/state.out 2>&1
+cat /tmp/state.out
+grep -q "removing stale entry for vhci port $pb" /tmp/state.out || fail "the stale entry was not pruned"
+grep -q "^live $pa " /tmp/state.out || fail "the live entry for port $pa is missing"
+[ ! -e $STATE/port-$pb ] || fail "$STATE/port-$pb is still there"
+
+kill -TERM $a
+wait $a || fail "probe A exited with status $?: $(cat /tmp/a.log)"
+[ ! -e $STATE/port-$pa ] || fail "probe A left $STATE/port-$pa behind"
+port_is_free "$pa" || fail "port $pa is not free after detach"
 
 say "PASS"
