@@ -229,6 +229,19 @@ void Endpoint::Impl::on_datagram(size_t path_index, ByteSpan data, const loop::S
         return;
     }
     if (vc.version == 0) {
+        // A stateless reset carries no connection ID of ours: offer it to
+        // the connections on that remote address; ngtcp2 checks the token.
+        for (auto& conn : connections) {
+            Connection::Impl& c = conn->impl();
+            if (!c.conn || c.state == Connection::Impl::State::closed) continue;
+            const ngtcp2_path* cur = ngtcp2_conn_get_path(c.conn);
+            if (loop::SocketAddress(cur->remote.addr) == from) {
+                const loop::SocketAddress& local = paths[path_index].local;
+                ngtcp2_path path{addr_of(local), addr_of(from), nullptr};
+                c.on_packet(path, data);
+                return;
+            }
+        }
         // A short-header packet for a connection we do not know: tell the
         // peer it is gone (RFC 9000 §10.3), so it need not wait for a timeout.
         send_stateless_reset(path_index, ByteSpan(reinterpret_cast<const std::byte*>(vc.dcid), vc.dcidlen),

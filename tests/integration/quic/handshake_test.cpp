@@ -19,3 +19,152 @@ TEST_CASE("handshake succeeds when both keys are the expected ones") {
     CHECK(path.remote == p.server->local_address());
     CHECK(path.smoothed_rtt > 0);
 }
+
+namespace {
+struct Outcome {
+    bool established = false;
+    bool closed = false;
+    quic::CloseInfo info;
+};
+
+quic::Handlers watch(Outcome& o) {
+    quic::Handlers h;
+    h.on_established = [&o] { o.established = true; };
+    h.on_closed = [&o](const quic::CloseInfo& i) {
+        o.closed = true;
+        o.info = i;
+    };
+    return h;
+}
+}  // namespace
+
+TEST_CASE("the server refuses a client key that is not in authorized_keys, with one line on each side") {
+    Pair p;
+    identity::NodeKey stranger = make_key();
+    auto ep = quic::Endpoint::create(p.loop, stranger, addr("127.0.0.1:0"));
+    REQUIRE(ep);
+    Outcome o;
+    StderrCapture cap;
+    auto c = (*ep)->connect(p.server->local_address(), p.server_key.id(), watch(o));
+    REQUIRE(c);
+    REQUIRE(p.run_until([&] { return o.closed; }));
+    std::string log = cap.text();
+    CHECK_FALSE(o.established);
+    CHECK(p.accepted == nullptr);
+    CHECK(o.info.kind == quic::CloseInfo::Kind::handshake_failed);
+    // Server side: names the peer by its short ID.
+    CHECK(log.find("peer " + stranger.id().short_string() + "…: not in authorized_keys") != std::string::npos);
+    // Client side: says the server refused our key and which ID to add.
+    CHECK(o.info.message.find("refused this node's key") != std::string::npos);
+    CHECK(o.info.message.find(stranger.id().to_string()) != std::string::npos);
+    CHECK(log.find(o.info.message) != std::string::npos);
+    CHECK(p.server->stats().handshakes_refused == 1);
+    p.run_until([&] { return p.server->connection_count() == 0; }, 5 * kSecond);
+    CHECK(p.server->connection_count() == 0);
+}
+
+TEST_CASE("the client refuses a server whose key is not the node ID it asked for") {
+    Pair p;
+    // The server at that address now has another key than the one pinned.
+    identity::NodeKey impostor = make_key();
+    auto fake = quic::Endpoint::create(p.loop, impostor, addr("127.0.0.1:0"));
+    REQUIRE(fake);
+    bool handed_over = false;
+    (*fake)->listen([&](const identity::NodeId&) { return true; }, [&](quic::Connection&) { handed_over = true; });
+    Outcome o;
+    StderrCapture cap;
+    auto c = p.client->connect((*fake)->local_address(), p.server_key.id(), watch(o));
+    REQUIRE(c);
+    REQUIRE(p.run_until([&] { return o.closed; }));
+    p.run_until([&] { return (*fake)->connection_count() == 0; }, 5 * kSecond);
+    std::string log = cap.text();
+    CHECK_FALSE(o.established);
+    CHECK_FALSE(handed_over);
+    CHECK(o.info.kind == quic::CloseInfo::Kind::handshake_failed);
+    CHECK(o.info.message.find("server key is not " + p.server_key.id().to_string()) != std::string::npos);
+    CHECK(o.info.message.find(impostor.id().to_string()) != std::string::npos);
+    CHECK(log.find("refused this server's key") != std::string::npos);
+}
+
+TEST_CASE("a client that expects a different node ID does not connect to the real server") {
+    Pair p;
+    identity::NodeId other = make_key().id();
+    Outcome o;
+    StderrCapture cap;
+    auto c = p.client->connect(p.server->local_address(), other, watch(o));
+    REQUIRE(c);
+    REQUIRE(p.run_until([&] { return o.closed; }));
+    std::string log = cap.text();
+    CHECK_FALSE(o.established);
+    CHECK(p.accepted == nullptr);
+    CHECK(o.info.message.find("server key is not " + other.to_string()) != std::string::npos);
+    CHECK(log.find("server key is not " + other.to_string()) != std::string::npos);
+    // Exactly one line for it on the client side.
+    size_t first = log.find("server key is not");
+    CHECK(log.find("server key is not", first + 1) == std::string::npos);
+}
+
+TEST_CASE("trust is asked at every handshake, so a reloaded authorized_keys applies at once") {
+    Pair p;
+    bool trusted = false;
+    p.server->listen([&](const identity::NodeId& id) { return trusted && id == p.client_key.id(); },
+                     [&](quic::Connection& c) { p.accepted = &c; });
+    Outcome first;
+    REQUIRE(p.client->connect(p.server->local_address(), p.server_key.id(), watch(first)));
+    REQUIRE(p.run_until([&] { return first.closed; }));
+    CHECK_FALSE(first.established);
+    trusted = true;
+    Outcome second;
+    REQUIRE(p.client->connect(p.server->local_address(), p.server_key.id(), watch(second)));
+    REQUIRE(p.run_until([&] { return second.established; }));
+}
+
+TEST_CASE("handshakes work over IPv6 and without Retry") {
+    quic::Config no_retry;
+    no_retry.require_retry = false;
+    Pair p(no_retry, {}, "[::1]:0");
+    Outcome o;
+    REQUIRE(p.client->connect(p.server->local_address(), p.server_key.id(), watch(o)));
+    REQUIRE(p.run_until([&] { return o.established && p.accepted; }));
+    CHECK(p.server->stats().retries_sent == 0);
+    CHECK(p.accepted->path().remote.family() == AF_INET6);
+}
+
+TEST_CASE("a handshake with nobody listening times out with a clear line") {
+    loop::Loop loop;
+    identity::NodeKey key = make_key();
+    quic::Config cfg;
+    cfg.handshake_timeout = 500 * kMillisecond;
+    auto ep = quic::Endpoint::create(loop, key, addr("127.0.0.1:0"), cfg);
+    REQUIRE(ep);
+    // A bound socket that never answers.
+    loop::Udp silent(loop);
+    REQUIRE(silent.bind(addr("127.0.0.1:0")));
+    Outcome o;
+    REQUIRE((*ep)->connect(silent.local_address(), key.id(), watch(o)));
+    REQUIRE(loop.run_until([&] { return o.closed; }, 5 * kSecond));
+    CHECK(o.info.kind == quic::CloseInfo::Kind::handshake_failed);
+    CHECK(o.info.message.find("timed out") != std::string::npos);
+}
+
+TEST_CASE("a restarted server answers packets of a connection it lost with a stateless reset") {
+    Pair p;
+    Outcome o;
+    auto c = p.client->connect(p.server->local_address(), p.server_key.id(), watch(o));
+    REQUIRE(c);
+    REQUIRE(p.run_until([&] { return o.established && p.accepted; }));
+    loop::SocketAddress where = p.server->local_address();
+    p.accepted = nullptr;
+    p.server.reset();   // the server process "dies" without closing
+    auto again = quic::Endpoint::create(p.loop, p.server_key, where);
+    REQUIRE(again);
+    p.server = std::move(*again);
+    p.server->listen([](const identity::NodeId&) { return true; }, [](quic::Connection&) {});
+    // The client sends something; the new server does not know the connection.
+    auto s = (*c)->open_stream();
+    REQUIRE(s);
+    (*c)->write(*s, as_bytes(std::string(2000, 'x')));
+    REQUIRE(p.run_until([&] { return o.closed; }, 5 * kSecond));
+    CHECK(o.info.kind == quic::CloseInfo::Kind::stateless_reset);
+    CHECK(p.server->stats().stateless_resets_sent >= 1);
+}

@@ -8,11 +8,13 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <string>
 
 #include "identity/identity.hpp"
 #include "loop/loop.hpp"
+#include "loop/udp.hpp"
 #include "quic/endpoint.hpp"
 #include "util/log.hpp"
 
@@ -148,6 +150,64 @@ struct Pair {
 
     bool run_until(const std::function<bool()>& pred, Nanos timeout = 10 * kSecond) {
         return loop.run_until(pred, timeout);
+    }
+};
+
+}  // namespace usbhop::test
+
+namespace usbhop::test {
+
+// Writes `total` reproducible bytes on one stream, then FIN, as fast as the
+// stream takes them: write() until it takes less, then wait for on_writable.
+struct StreamSender {
+    quic::Connection* conn;
+    int64_t id;
+    uint64_t total;
+    uint64_t generated = 0;
+    uint64_t taken = 0;
+    Pattern pattern;
+    Sha256 hash;
+    Bytes chunk = Bytes(256 * 1024);
+    size_t chunk_len = 0, chunk_off = 0;
+    bool done = false;
+
+    StreamSender(quic::Connection* c, int64_t stream, uint64_t bytes, uint64_t seed)
+        : conn(c), id(stream), total(bytes), pattern(seed) {}
+
+    void pump() {
+        while (!done) {
+            if (chunk_off == chunk_len) {
+                size_t n = static_cast<size_t>(std::min<uint64_t>(chunk.size(), total - generated));
+                pattern.fill(chunk.data(), n);
+                hash.update(ByteSpan(chunk).first(n));
+                generated += n;
+                chunk_len = n;
+                chunk_off = 0;
+            }
+            bool last = generated == total;
+            size_t want = chunk_len - chunk_off;
+            size_t took = conn->write(id, ByteSpan(chunk).subspan(chunk_off, want), last);
+            chunk_off += took;
+            taken += took;
+            if (took < want || (want == 0 && !last)) return;
+            if (last && chunk_off == chunk_len) done = true;
+        }
+    }
+};
+
+// Collects what arrives per stream: byte count, hash, whether FIN came.
+struct Received {
+    uint64_t bytes = 0;
+    bool fin = false;
+    std::unique_ptr<Sha256> hash = std::make_unique<Sha256>();
+    std::string digest;
+    void add(ByteSpan data, bool end) {
+        bytes += data.size();
+        hash->update(data);
+        if (end) {
+            fin = true;
+            digest = hash->hex();
+        }
     }
 };
 
