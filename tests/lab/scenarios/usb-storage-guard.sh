@@ -1,0 +1,53 @@
+# lab-usb-storage-guard: a mass-storage device whose file system is mounted on
+# this machine is not taken (clear error naming the mount); once unmounted it
+# is claimed (usb-storage lets go, the disk disappears), and after release
+# the disk comes back with its data. --force takes it even while mounted.
+# lab-timeout: 180
+. "$LAB/lib.sh"
+
+mod ext4
+gadgets_init 1
+udevd_start
+truncate -s 32M /tmp/disk.img
+mkfs.ext4 -q -F /tmp/disk.img
+gadget_new disk 0x1d6b 0x0104 "lab disk"
+gadget_mass_storage disk /tmp/disk.img
+gadget_plug disk
+s=$(gadget_sysfs disk)
+busid=${s##*/}
+dev=$(wait_block "$s")
+mkdir -p /mnt/lab
+mount "$dev" /mnt/lab
+echo "usbhop was here" > /mnt/lab/hello
+sync
+say "$dev mounted on /mnt/lab"
+
+if out=$(usb_exercise claim --path "$busid"); then fail "a mounted disk was claimed: $out"; fi
+printf '%s\n' "$out"
+case "$out" in *"CLAIM-REFUSED"*"$dev is mounted on /mnt/lab"*"force"*) ;; *) fail "the refusal does not name the mount: $out" ;; esac
+test -e "$dev" || fail "$dev disappeared although the claim was refused"
+say "refused while mounted"
+
+umount /mnt/lab
+rm -f /tmp/go
+usb_exercise claim --path "$busid" --go /tmp/go > /tmp/out 2>&1 &
+tool=$!
+wait_for 20 "the claim" grep -q "^CLAIMED" /tmp/out
+wait_gone "$dev" 10
+say "claimed after umount: $dev is gone from this machine"
+touch /tmp/go
+wait $tool || fail "usb_exercise claim failed: $(cat /tmp/out)"
+dev=$(wait_block "$s")
+mount -o ro "$dev" /mnt/lab
+expect_eq "file on the disk after release" "$(cat /mnt/lab/hello)" "usbhop was here"
+say "released: $dev is back with its data"
+
+rm -f /tmp/go
+usb_exercise claim --path "$busid" --force --go /tmp/go > /tmp/out 2>&1 &
+tool=$!
+wait_for 20 "the forced claim" grep -q "^CLAIMED" /tmp/out
+touch /tmp/go
+wait $tool || fail "usb_exercise claim --force failed: $(cat /tmp/out)"
+say "--force claims it while mounted"
+umount /mnt/lab 2>/dev/null || umount -l /mnt/lab
+say "usb-storage-guard passed"
