@@ -1,0 +1,99 @@
+"""The docs hold the parser to its word: the example config parses, and every
+key the parser knows is in usbhop.conf(5) under its section and in the example.
+Adding a key without documenting it fails here.
+
+usage: docs_test.py usbhop usbhop.conf.example usbhop.conf.5"""
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import clitest  # noqa: E402
+
+EXAMPLE = None
+MANPAGE = None
+
+
+def known_keys(test):
+    r = test.run_usbhop("check-config", "--list-keys", "--config", test.write("empty.conf", ""))
+    test.assertEqual(r.returncode, 0, r.stderr)
+    keys = [tuple(line.split()) for line in r.stdout.splitlines()]
+    test.assertGreater(len(keys), 20)
+    return keys
+
+
+def man_sections(text):
+    """{section: text of its .SS subsection} for the SECTIONS AND KEYS part."""
+    part = text.split(".SH SECTIONS AND KEYS", 1)[1].split("\n.SH ", 1)[0]
+    out = {}
+    for chunk in part.split("\n.SS ")[1:]:
+        header, _, body = chunk.partition("\n")
+        name = re.match(r"\[(\w+)", header).group(1)
+        out[name] = body
+    return out
+
+
+class DocsTest(clitest.CliTest):
+    def test_example_config_parses(self):
+        r = self.run_usbhop("check-config", "--config", EXAMPLE)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stderr, "")
+
+    def test_example_config_with_every_section_uncommented_parses(self):
+        # The [share] and [peer] examples are commented out; with placeholders
+        # filled in they must parse too.
+        r = self.run_usbhop("id", "--config", self.write("id.conf", "[client]\nidentity = ~/k\n"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        node = r.stdout.strip()
+        with open(EXAMPLE) as f:
+            text = f.read()
+        lines = []
+        for line in text.splitlines():
+            m = re.match(r"^#(\[\w+ \"\w+\"\]|\w+ = .*)$", line)
+            if m:
+                line = m.group(1)
+            lines.append(line.replace("<relay-node-id>", node).replace("<node-id>", node))
+        conf = self.write("full.conf", "\n".join(lines) + "\n")
+        r = self.run_usbhop("check-config", "--config", conf)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_every_key_is_in_the_manual_under_its_section(self):
+        with open(MANPAGE) as f:
+            sections = man_sections(f.read())
+        for section, key in known_keys(self):
+            with self.subTest(section=section, key=key):
+                self.assertIn(section, sections, "no .SS [%s] in usbhop.conf(5)" % section)
+                self.assertIn("\\fB%s =\\fR" % key, sections[section],
+                              "[%s] %s is not documented in usbhop.conf(5)" % (section, key))
+
+    def test_the_manual_documents_no_key_the_parser_lacks(self):
+        with open(MANPAGE) as f:
+            sections = man_sections(f.read())
+        known = set(known_keys(self))
+        for section, body in sections.items():
+            for key in re.findall(r"^\\fB(\w+) =\\fR", body, re.M):
+                self.assertIn((section, key), known, "usbhop.conf(5) documents unknown [%s] %s" % (section, key))
+
+    def test_every_key_is_in_the_example(self):
+        with open(EXAMPLE) as f:
+            text = f.read()
+        # Split into sections by (possibly commented) headers.
+        current, seen = None, set()
+        for line in text.splitlines():
+            m = re.match(r"^#?\[(\w+)", line)
+            if m:
+                current = m.group(1)
+                continue
+            m = re.match(r"^#?(\w+) = ", line)
+            if m and current:
+                seen.add((current, m.group(1)))
+        for section, key in known_keys(self):
+            self.assertIn((section, key), seen, "[%s] %s is missing from usbhop.conf.example" % (section, key))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 4:
+        sys.exit(__doc__)
+    EXAMPLE = os.path.abspath(sys.argv.pop(2))
+    MANPAGE = os.path.abspath(sys.argv.pop(2))
+    clitest.main()
