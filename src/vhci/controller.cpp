@@ -81,10 +81,13 @@ bool is_directory(const std::string& path) {
 Error attribute_write_error(const std::string& path, const std::string& line, int err) {
     switch (err) {
     case EACCES:
-    case EPERM:
+    case EPERM: {
+        // Both attributes are mode 0200: only root writes them.
+        std::string command = path.ends_with("/detach") ? "usbhop detach" : "usbhop attach";
         return make_error(
-            "usbhop attach needs root to write " + path + ": run it as root (sudo), or as the usbhop-attach@ service",
+            command + " needs root to write " + path + ": run it as root (sudo), or as the usbhop-attach@ service",
             errc::kPermission);
+    }
     case EROFS:
         return make_error(path + " is read-only (sysfs mounted read-only, as in many containers): attach from the host",
                           -EROFS);

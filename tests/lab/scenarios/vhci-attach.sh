@@ -1,4 +1,4 @@
-# lab-timeout: 240
+# lab-timeout: 480
 # src/vhci against the real vhci_hcd: without the module, attach says to load
 # it; with it, vhci_probe attaches a canned device (1209:0001) through a
 # socketpair, answers the kernel's USB/IP requests with the usbip codec, the
@@ -30,7 +30,14 @@ case "$out" in *"modprobe vhci-hcd"*) ;; *) fail "the error does not say to modp
 mod vhci_hcd
 wait_path $VHCI/attach
 say "vhci_hcd loaded: $(cat $VHCI/nports) ports"
-"$PROBE" ports
+"$PROBE" ports | awk '{ n[$2]++ } END { for (h in n) printf "%s ports: %d\n", h, n[h] }'
+
+say "as a user other than root, attach fails and says it needs root"
+if out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$PROBE" attach 2>&1); then
+  fail "attach succeeded as uid 65534: $out"
+fi
+printf '%s\n' "$out"
+case "$out" in *"usbhop attach needs root to write $VHCI/attach"*) ;; *) fail "no root hint: $out" ;; esac
 
 # attach_and_check SPEED HUB: attach the probe at SPEED, check it lands on HUB,
 # is enumerated and configured, then detach it and check the port is free.

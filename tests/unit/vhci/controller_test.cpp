@@ -138,6 +138,8 @@ TEST_CASE("attribute write errors say what happened and what to do") {
     CHECK(perm.message ==
           "usbhop attach needs root to write " + path + ": run it as root (sudo), or as the usbhop-attach@ service");
     CHECK(attribute_write_error(path, "0 5 65538 2", EPERM).code == errc::kPermission);
+    CHECK(attribute_write_error("/sys/devices/platform/vhci_hcd.0/detach", "3", EACCES)
+              .message.starts_with("usbhop detach needs root to write /sys/devices/platform/vhci_hcd.0/detach"));
     CHECK(contains(attribute_write_error(path, "0 5 65538 2", ENOENT).message, "modprobe vhci-hcd"));
     CHECK(attribute_write_error(path, "0 5 65538 2", EBUSY).code == -EBUSY);
     CHECK(contains(attribute_write_error(path, "0 5 65538 2", EROFS).message, "read-only"));
