@@ -183,13 +183,19 @@ Result<Pdu> decode_pdu(ByteSpan pdu, Direction ret_submit_direction) {
         if (c.base.direction == Direction::kOut) r.get_bytes(c.transfer_buffer_length, c.data);
         get_iso(r, iso_packet_count(c.number_of_packets), c.iso);
         assert(r.ok() && r.remaining() == 0);
+        uint64_t total = 0;
         for (size_t i = 0; i < c.iso.size(); ++i) {
             const IsoPacket& p = c.iso[i];
             if (uint64_t{p.offset} + p.length > c.transfer_buffer_length)
                 return make_error(describe(name, h.base.seqnum) + "iso packet " + std::to_string(i) + " (offset " +
                                   std::to_string(p.offset) + ", length " + std::to_string(p.length) +
                                   ") lies outside the " + std::to_string(c.transfer_buffer_length) + "-byte buffer");
+            total += p.length;
         }
+        // Packets share one buffer without overlapping, so their lengths fit it.
+        if (total > c.transfer_buffer_length)
+            return make_error(describe(name, h.base.seqnum) + "iso packets' lengths add up to " + std::to_string(total) +
+                              ", more than the " + std::to_string(c.transfer_buffer_length) + "-byte buffer");
         return Pdu{std::move(c)};
     }
     case Command::kRetSubmit: {

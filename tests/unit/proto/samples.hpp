@@ -1,5 +1,5 @@
 // One filled-in example of every usbhop message, shared by the unit tests and
-// the fuzz corpus generator (tests/fuzz/proto/make_corpus.cpp).
+// the fuzz corpus generator (tests/fuzz/make_corpus.cpp).
 #pragma once
 
 #include <vector>

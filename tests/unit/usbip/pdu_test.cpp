@@ -177,6 +177,9 @@ TEST_CASE("malformed PDUs are refused with a message naming the field") {
         {"iso packet outside the buffer",
          std::string(kCmdIsoIn).substr(0, std::string(kCmdIsoIn).size() - 35) + "00000100 000000c0 00000000 00000000",
          Direction::kIn, "iso packet 1 (offset 256, length 192) lies outside the 384-byte buffer"},
+        {"iso packets that overlap",
+         std::string(kCmdIsoIn).substr(0, std::string(kCmdIsoIn).size() - 35) + "00000000 00000100 00000000 00000000",
+         Direction::kIn, "lengths add up to 448, more than the 384-byte buffer"},
         {"iso reply whose packets do not add up",
          "00000003 00000020 00000000 00000000 00000000 00000000 00000004 00000000 00000002 00000000 00000000 00000000"
          "01020304"
