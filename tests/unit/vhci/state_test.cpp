@@ -194,3 +194,18 @@ TEST_CASE("prune removes stale and malformed entries and keeps live ones") {
     CHECK_FALSE(std::filesystem::exists(dir.path_for(14)));
     CHECK(std::filesystem::exists(dir.root() + "/port-13.tmp.999"));
 }
+
+TEST_CASE("state parsing survives every single-byte corruption and truncation") {
+    const std::string good = format_state(flash_drive());
+    const char replacements[] = {'\0', '\n', '=', 'x', '9', '#', '\xff'};
+    for (size_t i = 0; i < good.size(); ++i) {
+        for (char c : replacements) {
+            std::string bad = good;
+            bad[i] = c;
+            auto r = parse_state(bad);
+            if (r) CHECK(r->pid > 0);
+        }
+        auto cut = parse_state(std::string_view(good).substr(0, i));
+        if (cut) CHECK(cut->pid > 0);
+    }
+}

@@ -153,3 +153,22 @@ TEST_CASE("free ports across two controllers come lowest first, per hub") {
     CHECK(find_port(all, 6)->hub == Hub::super_speed);
     CHECK_FALSE(find_port(all, 8));
 }
+
+TEST_CASE("status parsing survives every single-byte corruption of real text") {
+    const std::string good = kOneController;
+    const char replacements[] = {'\0', '\n', ' ', 'x', '9', '-', '\xff'};
+    size_t parsed = 0;
+    for (size_t i = 0; i < good.size(); ++i) {
+        for (char c : replacements) {
+            std::string bad = good;
+            bad[i] = c;
+            auto r = parse_status(bad);
+            if (!r) continue;
+            ++parsed;
+            CHECK(r->size() <= 17);  // a newline can split a line, never invent ports beyond it
+        }
+        auto cut = parse_status(std::string_view(good).substr(0, i));
+        if (cut) CHECK(cut->size() <= 16);
+    }
+    CHECK(parsed > 0);
+}
