@@ -1,5 +1,8 @@
 #include "loop/loop.hpp"
 
+#include <sys/timerfd.h>
+#include <unistd.h>
+
 #include <cassert>
 #include <cstdio>
 
@@ -151,6 +154,45 @@ Result<void> Poll::start(int events) {
 
 void Poll::stop() {
     if (b_) uv_poll_stop(&b_->h);
+}
+
+PreciseTimer::PreciseTimer(Loop& loop, std::function<void()> on_fire) : on_fire_(std::move(on_fire)) {
+    fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    assert(fd_ >= 0);
+    poll_ = std::make_unique<Poll>(loop, fd_, [this](int, int) { on_readable(); });
+    auto started = poll_->start(UV_READABLE);
+    assert(started);
+    (void)started;
+}
+
+PreciseTimer::~PreciseTimer() {
+    poll_.reset();   // uv_close removes the descriptor from epoll before it is closed
+    if (fd_ >= 0) close(fd_);
+}
+
+void PreciseTimer::start(Nanos timeout) {
+    itimerspec spec{};
+    // it_value 0 would disarm: the shortest timeout is 1 ns.
+    Nanos t = timeout == 0 ? 1 : timeout;
+    spec.it_value.tv_sec = static_cast<time_t>(t / kSecond);
+    spec.it_value.tv_nsec = static_cast<long>(t % kSecond);
+    timerfd_settime(fd_, 0, &spec, nullptr);
+    armed_ = true;
+}
+
+void PreciseTimer::stop() {
+    if (!armed_) return;
+    itimerspec spec{};
+    timerfd_settime(fd_, 0, &spec, nullptr);
+    armed_ = false;
+}
+
+void PreciseTimer::on_readable() {
+    uint64_t expirations;
+    if (read(fd_, &expirations, sizeof expirations) != sizeof expirations) return;
+    if (!armed_) return;
+    armed_ = false;
+    on_fire_();
 }
 
 }  // namespace usbhop::loop

@@ -130,6 +130,28 @@ private:
     int init_error_ = 0;
 };
 
+// A one-shot timer with nanosecond resolution (a timerfd watched by the loop),
+// for pacing packets: libuv's own timers round up to whole milliseconds,
+// which would cap a paced sender at one burst per millisecond.
+class PreciseTimer {
+public:
+    PreciseTimer(Loop& loop, std::function<void()> on_fire);
+    ~PreciseTimer();
+    PreciseTimer(const PreciseTimer&) = delete;
+    PreciseTimer& operator=(const PreciseTimer&) = delete;
+    // 0 fires on the next loop turn.
+    void start(Nanos timeout);
+    void stop();
+    bool active() const { return armed_; }
+
+private:
+    void on_readable();
+    std::function<void()> on_fire_;
+    int fd_ = -1;
+    bool armed_ = false;
+    std::unique_ptr<Poll> poll_;
+};
+
 // Hands items from other threads (the libusb thread's completions) to the
 // loop thread. push() never blocks on the loop; the loop takes the whole
 // queue per wake-up, in order, because uv_async_send coalesces. Producers must

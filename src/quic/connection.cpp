@@ -258,7 +258,7 @@ void Connection::close(uint64_t code, std::string_view reason) {
 Connection::Impl::Impl(Endpoint::Impl& endpoint, bool is_server) : ep(endpoint), server(is_server) {
     conn_ref.get_conn = get_conn;
     conn_ref.user_data = this;
-    timer = std::make_unique<loop::Timer>(ep.loop, [this] { on_timer(); });
+    timer = std::make_unique<loop::PreciseTimer>(ep.loop, [this] { on_timer(); });
 }
 
 Connection::Impl::~Impl() {

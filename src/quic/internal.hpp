@@ -68,7 +68,7 @@ struct Connection::Impl {
     identity::NodeId expected;     // client: the server we asked for
     identity::NodeId peer;
     std::string peer_label;        // "abcdefgh…" once known, else the address
-    std::unique_ptr<loop::Timer> timer;
+    std::unique_ptr<loop::PreciseTimer> timer;   // ngtcp2 expiry, pacing included
     std::map<int64_t, Stream> streams;
     std::deque<int64_t> ready;
     std::deque<Bytes> datagrams;

@@ -1,0 +1,215 @@
+// Bulk transfers over loopback, checked by SHA-256: one big stream, many
+// concurrent streams, a lossy path, NAT rebinding and a client migration.
+#include <map>
+#include <optional>
+#include <random>
+
+#include "harness.hpp"
+
+using namespace usbhop;
+using namespace usbhop::test;
+
+namespace {
+
+constexpr uint64_t kMiB = 1 << 20;
+
+// Uploads `streams` streams of `bytes` each from client to server and checks
+// every one arrives whole. `during` runs once when `at_fraction` of the
+// total has arrived (rebinding, migration).
+struct Upload {
+    Pair& p;
+    quic::Connection* client = nullptr;
+    std::map<int64_t, std::unique_ptr<StreamSender>> senders;
+    std::map<int64_t, Received> received;
+    uint64_t arrived = 0;
+    bool established = false;
+    std::function<void()> during;
+    double at_fraction = 2;
+    bool ran_during = false;
+
+    explicit Upload(Pair& pair) : p(pair) {
+        p.server_handlers.on_stream_data = [this](int64_t id, ByteSpan data, bool fin) {
+            received[id].add(data, fin);
+            arrived += data.size();
+        };
+    }
+
+    void run(size_t streams, uint64_t bytes, Nanos timeout, const loop::SocketAddress* via = nullptr) {
+        quic::Handlers h;
+        h.on_established = [this] { established = true; };
+        h.on_writable = [this](int64_t id) {
+            auto it = senders.find(id);
+            if (it != senders.end()) it->second->pump();
+        };
+        auto c = p.client->connect(via ? *via : p.server->local_address(), p.server_key.id(), h);
+        REQUIRE(c);
+        client = *c;
+        REQUIRE(p.run_until([&] { return established; }));
+        for (size_t i = 0; i < streams; ++i) {
+            auto id = client->open_stream();
+            REQUIRE(id);
+            senders[*id] = std::make_unique<StreamSender>(client, *id, bytes, i + 1);
+        }
+        for (auto& [id, s] : senders) s->pump();
+        uint64_t total = streams * bytes;
+        Nanos start = monotonic_ns();
+        bool ok = p.run_until(
+            [&] {
+                if (!ran_during && during && arrived >= static_cast<uint64_t>(at_fraction * total)) {
+                    ran_during = true;
+                    during();
+                }
+                if (received.size() < streams) return false;
+                for (auto& [id, r] : received)
+                    if (!r.fin) return false;
+                return true;
+            },
+            timeout);
+        double secs = static_cast<double>(monotonic_ns() - start) / kSecond;
+        auto pi = client->path();
+        MESSAGE("cwnd " << pi.congestion_window << " srtt " << pi.smoothed_rtt << " sent " << pi.bytes_sent);
+        MESSAGE(streams << " x " << bytes / kMiB << " MiB in " << secs << " s = "
+                        << static_cast<double>(total) * 8 / secs / 1e9 << " Gbit/s");
+        REQUIRE(ok);
+        for (auto& [id, s] : senders) {
+            INFO("stream " << id);
+            REQUIRE(received.count(id) == 1);
+            CHECK(received[id].bytes == bytes);
+            CHECK(received[id].digest == s->hash.hex());
+        }
+    }
+};
+
+// A UDP middlebox for the tests: forwards between a client and the server,
+// dropping, duplicating and reordering some datagrams, and able to change
+// its outward address mid-flow (a NAT rebinding).
+class Forwarder {
+public:
+    Forwarder(loop::Loop& loop, loop::SocketAddress server, uint64_t seed)
+        : loop_(loop), front_(loop), server_(server), rng_(seed), flush_(loop, [this] { release(); }) {
+        REQUIRE(front_.bind(addr("127.0.0.1:0")));
+        REQUIRE(front_.start_receiving([this](ByteSpan d, const loop::SocketAddress& from) {
+            client_ = from;
+            forward(d, *back_, server_);
+        }));
+        rebind("127.0.0.1:0");
+    }
+
+    loop::SocketAddress address() const { return front_.local_address(); }
+    void set_faults(double drop, double duplicate, double reorder) {
+        drop_ = drop;
+        dup_ = duplicate;
+        reorder_ = reorder;
+    }
+    // New outward socket: the server sees the client come from elsewhere.
+    void rebind(const char* bind) {
+        auto b = std::make_unique<loop::Udp>(loop_);
+        REQUIRE(b->bind(addr(bind)));
+        REQUIRE(b->start_receiving([this](ByteSpan d, const loop::SocketAddress&) { forward(d, front_, client_); }));
+        back_ = std::move(b);
+    }
+    uint64_t dropped = 0, duplicated = 0, reordered = 0;
+
+private:
+    void forward(ByteSpan d, loop::Udp& via, const loop::SocketAddress& to) {
+        double r = std::uniform_real_distribution<double>(0, 1)(rng_);
+        if (r < drop_) {
+            ++dropped;
+            return;
+        }
+        if (r < drop_ + dup_) {
+            ++duplicated;
+            via.try_send(d, to);
+        } else if (r < drop_ + dup_ + reorder_ && !held_) {
+            // Held back and sent after the next datagram (or 1 ms later).
+            ++reordered;
+            held_ = Held{Bytes(d.begin(), d.end()), &via, to};
+            flush_.start(kMillisecond);
+            return;
+        }
+        via.try_send(d, to);
+        release();
+    }
+    void release() {
+        if (!held_) return;
+        held_->via->try_send(held_->data, held_->to);
+        held_.reset();
+    }
+
+    struct Held {
+        Bytes data;
+        loop::Udp* via;
+        loop::SocketAddress to;
+    };
+    loop::Loop& loop_;
+    loop::Udp front_;
+    std::unique_ptr<loop::Udp> back_;
+    loop::SocketAddress server_, client_;
+    std::mt19937_64 rng_;
+    loop::Timer flush_;
+    std::optional<Held> held_;
+    double drop_ = 0, dup_ = 0, reorder_ = 0;
+};
+
+}  // namespace
+
+TEST_CASE("1 GiB over one stream arrives intact") {
+    Pair p;
+    Upload up(p);
+    up.run(1, scaled(1024 * kMiB, "1 GiB stream"), 120 * kSecond);
+}
+
+TEST_CASE("64 concurrent streams of 100 MiB each arrive intact") {
+    Pair p;
+    Upload up(p);
+    up.run(64, scaled(100 * kMiB, "64 x 100 MiB streams"), 300 * kSecond);
+}
+
+TEST_CASE("transfers complete intact through a path that drops, duplicates and reorders datagrams") {
+    Pair p;
+    Forwarder fwd(p.loop, p.server->local_address(), 42);
+    fwd.set_faults(0.05, 0.02, 0.03);
+    Upload up(p);
+    loop::SocketAddress via = fwd.address();
+    up.run(4, scaled(8 * kMiB, "lossy transfer"), 120 * kSecond, &via);
+    MESSAGE("dropped " << fwd.dropped << ", duplicated " << fwd.duplicated << ", reordered " << fwd.reordered);
+    CHECK(fwd.dropped > 100);
+    CHECK(fwd.duplicated > 10);
+    CHECK(fwd.reordered > 10);
+}
+
+TEST_CASE("a NAT rebinding mid-transfer keeps the connection: the server follows the new address") {
+    Pair p;
+    Forwarder fwd(p.loop, p.server->local_address(), 7);
+    Upload up(p);
+    loop::SocketAddress before;
+    up.at_fraction = 0.3;
+    up.during = [&] {
+        before = p.accepted->path().remote;
+        fwd.rebind("127.0.0.2:0");   // the client does not know; only the server sees it
+    };
+    loop::SocketAddress via = fwd.address();
+    up.run(2, scaled(64 * kMiB, "rebinding transfer"), 120 * kSecond, &via);
+    REQUIRE(up.ran_during);
+    loop::SocketAddress after = p.accepted->path().remote;
+    INFO("before " << before.to_string() << " after " << after.to_string());
+    CHECK_FALSE(after == before);
+    CHECK(after.to_string().rfind("127.0.0.2:", 0) == 0);
+    CHECK(p.server->connection_count() == 1);
+}
+
+TEST_CASE("a client that moves to another local address mid-transfer keeps its connection") {
+    Pair p;
+    Upload up(p);
+    bool server_saw_move = false;
+    p.server_handlers.on_path_changed = [&](const quic::PathInfo& path) {
+        if (path.remote.to_string().rfind("127.0.0.2:", 0) == 0) server_saw_move = true;
+    };
+    up.at_fraction = 0.3;
+    up.during = [&] { REQUIRE(up.client->migrate(addr("127.0.0.2:0"))); };
+    up.run(2, scaled(64 * kMiB, "migrating transfer"), 120 * kSecond);
+    REQUIRE(up.ran_during);
+    CHECK(up.client->path().local.to_string().rfind("127.0.0.2:", 0) == 0);
+    CHECK(p.accepted->path().remote.to_string().rfind("127.0.0.2:", 0) == 0);
+    CHECK(server_saw_move);
+}
