@@ -257,8 +257,10 @@ private:
         ++line_;
         std::string out = preprocess(raw);
         if (out.size() + 3 > static_cast<size_t>(num)) {
-            error("line too long (at most " + std::to_string(num - 3) +
-                  " characters; a list such as 'peers' may continue on indented lines)");
+            // Longer than inih's line buffer: split it here the way inih would
+            // (preprocess() made sure it is "key = value").
+            size_t eq = out.find('=');
+            on_key(trim(std::string_view(out).substr(0, eq)), trim(std::string_view(out).substr(eq + 1)));
             out.clear();
         }
         std::memcpy(str, out.data(), out.size());

@@ -210,13 +210,25 @@ TEST_CASE("each kind of mistake is named with its line") {
          "usbhop.conf:2: invalid max_sessions_per_node in [relay]: expected a whole number, got '-1'"},
         {"[server\n", "usbhop.conf:1: malformed section header '[server' (expected [name] or [name \"label\"])"},
         {"[server]\nlisten " + std::string(250, 'x') + " = 1\n",
-         "usbhop.conf:2: line too long (at most 197 characters; a list such as 'peers' may continue on indented "
-         "lines)"},
+         "usbhop.conf:2: unknown key 'listen " + std::string(250, 'x') + "' in [server]"},
     };
     for (const Case& c : cases) {
         CAPTURE(c.text);
         CHECK(only_error(c.text) == c.message);
     }
+}
+
+TEST_CASE("a line longer than inih's buffer is read like any other") {
+    std::string peers;
+    for (int i = 1; i <= 8; ++i) peers += " " + test::id(i);
+    ParseResult r = parse_text("[share \"a\"]\nmatch = *:*\npeers =" + peers + "\n[server]\ngrace = 5s\n");
+    for (auto& e : r.errors) MESSAGE(e.to_string());
+    REQUIRE(r.ok());
+    REQUIRE(r.config.shares[0].peers.size() == 8);
+    CHECK(r.config.shares[0].peers[7] == test::node(8));
+    CHECK(r.config.server.grace == 5 * kSecond);
+    CHECK(only_error("[share \"a\"]\nmatch = *:*\npeers =" + peers + " nope\n") ==
+          "usbhop.conf:3: invalid peers in [share \"a\"]: node ID 'nope' has 4 characters, expected 56");
 }
 
 TEST_CASE("every mistake in a file is reported, not just the first") {
