@@ -257,4 +257,19 @@ Result<std::vector<AttachedDevice>> StateDir::prune(const std::vector<PortStatus
     return live;
 }
 
+Result<void> detach_entry(const Vhci& vhci, const StateDir& dir, const AttachedDevice& entry,
+                          std::chrono::milliseconds timeout) {
+    auto ports = vhci.ports();
+    // Without vhci_hcd nothing is attached any more; only the entry is left.
+    if (ports && check_staleness(entry, true, *ports) == Staleness::live) {
+        auto detached = vhci.detach(entry.port);
+        // EINVAL: the port went free between reading the table and now.
+        if (!detached && detached.error().code != -EINVAL) return detached.error();
+        if (auto r = vhci.wait_until_free(entry.port, timeout); !r) return r.error();
+    } else if (!ports && ports.error().code != errc::kNotLoaded) {
+        return ports.error();
+    }
+    return dir.remove(entry.port);
+}
+
 }  // namespace usbhop::vhci

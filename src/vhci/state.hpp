@@ -5,6 +5,7 @@
 // stale, and pruned.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "util/result.hpp"
+#include "vhci/controller.hpp"
 #include "vhci/status.hpp"
 
 namespace usbhop::vhci {
@@ -77,5 +79,13 @@ private:
 
     std::string root_;
 };
+
+// `usbhop detach` from another shell: detaches the entry's port if it still
+// holds the entry's device, waits until the port reads free, and removes the
+// entry. The owning usbhop attach then sees the kernel close its socket (its
+// cue that the user detached the device, not to re-attach it). A port that is
+// already free or holds another device is left alone; the entry goes anyway.
+Result<void> detach_entry(const Vhci& vhci, const StateDir& dir, const AttachedDevice& entry,
+                          std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
 }  // namespace usbhop::vhci

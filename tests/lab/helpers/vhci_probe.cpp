@@ -15,6 +15,8 @@
 //       prints one line per port: "PORT HUB STATE SPEED DEVID BUSID".
 //   vhci_probe state [--state DIR] [--sysfs DIR]
 //       prunes stale entries (logged) and prints "live PORT PID VID:PID" lines.
+//   vhci_probe detach --ports P --state DIR [--sysfs DIR]
+//       detaches port P's entry as `usbhop detach` does (vhci::detach_entry).
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -360,6 +362,19 @@ int main(int argc, char** argv) {
         for (const auto& d : *live)
             std::printf("live %u %d %04x:%04x %s\n", d.port, d.pid, d.vendor, d.product, d.description.c_str());
         return 0;
+    }
+    if (mode == "detach") {
+        if (state_dir.empty() || ports.size() != 1) return usage();
+        vhci::StateDir dir(state_dir);
+        auto entries = dir.list();
+        if (!entries) return fail(entries.error());
+        for (const auto& e : *entries) {
+            if (e.port != ports[0]) continue;
+            if (auto r = vhci::detach_entry(vhci, dir, e); !r) return fail(r.error());
+            std::printf("detached entry for port %u\n", e.port);
+            return 0;
+        }
+        return fail(make_error("no entry for port " + std::to_string(ports[0]) + " in " + state_dir));
     }
     if (mode != "attach") return usage();
 

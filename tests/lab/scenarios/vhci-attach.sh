@@ -6,7 +6,8 @@
 # is detached and reads free (004) again. Once on the high-speed hub, once on
 # the super-speed hub. Then: an attach that meets a used port (-EBUSY) moves on
 # to the next; a dead owner's port is freed by the kernel and its state entry
-# under /run/usbhop is pruned.
+# under /run/usbhop is pruned; a detach from another shell frees the port and
+# its owner sees the socket close.
 . "$LAB/lib.sh"
 
 PROBE=$BUILD/tests/lab/vhci_probe
@@ -107,9 +108,12 @@ grep -q "removing stale entry for vhci port $pb" /tmp/state.out || fail "the sta
 grep -q "^live $pa " /tmp/state.out || fail "the live entry for port $pa is missing"
 [ ! -e $STATE/port-$pb ] || fail "$STATE/port-$pb is still there"
 
-kill -TERM $a
-wait $a || fail "probe A exited with status $?: $(cat /tmp/a.log)"
-[ ! -e $STATE/port-$pa ] || fail "probe A left $STATE/port-$pa behind"
+say "detach from another shell: the port is detached, its owner sees the socket close and exits"
+"$PROBE" detach --ports "$pa" --state $STATE
 port_is_free "$pa" || fail "port $pa is not free after detach"
+[ ! -e $STATE/port-$pa ] || fail "$STATE/port-$pa is still there"
+wait $a || fail "probe A exited with status $?: $(cat /tmp/a.log)"
+grep -q "kernel closed the socket" /tmp/a.log || fail "probe A did not see its socket close: $(cat /tmp/a.log)"
+wait_for 10 "1209:0001 to go away" probe_absent
 
 say "PASS"

@@ -209,3 +209,47 @@ TEST_CASE("state parsing survives every single-byte corruption and truncation") 
         if (cut) CHECK(cut->pid > 0);
     }
 }
+
+TEST_CASE("detach_entry detaches a port that still holds the entry's device, and only then") {
+    std::string text = kHeader;
+    text += port_line("ss", 0, 4);
+    text += port_line("ss", 1, 6, 5, 0x00010003, 3, "4-1");
+    text += port_line("ss", 2, 6, 5, 0x00020007, 4, "4-2");
+    FakeSysfs sys({text});
+    Vhci vhci(sys.root());
+    TempDir tmp;
+    StateDir dir(tmp.path());
+
+    AttachedDevice gone = flash_drive();  // devid 0x00010003
+    gone.port = 0;
+    REQUIRE(dir.save(gone));
+    REQUIRE(detach_entry(vhci, dir, gone));
+    CHECK(sys.detach_written().empty());  // port already free: nothing to write
+    CHECK_FALSE(std::filesystem::exists(dir.path_for(0)));
+
+    AttachedDevice other = flash_drive();
+    other.port = 2;  // holds devid 0x00020007 now
+    REQUIRE(dir.save(other));
+    REQUIRE(detach_entry(vhci, dir, other));
+    CHECK(sys.detach_written().empty());
+    CHECK_FALSE(std::filesystem::exists(dir.path_for(2)));
+
+    AttachedDevice live = flash_drive();
+    live.port = 1;
+    REQUIRE(dir.save(live));
+    // The fake port never reads free: detach is written, the wait times out
+    // and the entry stays for a later prune.
+    auto r = detach_entry(vhci, dir, live, std::chrono::milliseconds(20));
+    REQUIRE_FALSE(r);
+    CHECK(sys.detach_written() == "1");
+    CHECK(std::filesystem::exists(dir.path_for(1)));
+}
+
+TEST_CASE("detach_entry without vhci_hcd only removes the entry") {
+    TempDir empty;
+    TempDir tmp;
+    StateDir dir(tmp.path());
+    REQUIRE(dir.save(flash_drive()));
+    REQUIRE(detach_entry(Vhci(empty.path()), dir, flash_drive()));
+    CHECK_FALSE(std::filesystem::exists(dir.path_for(9)));
+}
