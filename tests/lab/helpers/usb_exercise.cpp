@@ -11,7 +11,7 @@
 //   usb_exercise claim --path P [--force] [--go FILE] [--no-reset]
 //       claims P, prints CLAIMED (or the error and exits 3), waits until FILE
 //       exists (if given), releases, prints RELEASED
-//   usb_exercise sourcesink --path P [--buflen N] [--size N] [--depth N] [--rounds N]
+//   usb_exercise sourcesink --path P [--size N] [--depth N] [--rounds N]
 //       GET_DESCRIPTOR (device, configuration) through submit(), intercepted
 //       SET_INTERFACE and CLEAR_FEATURE(HALT), then bulk OUT (checked by the
 //       gadget: pattern 1) and bulk IN (checked here) with DEPTH in flight
@@ -234,11 +234,12 @@ void expect_status(const TransferDone& d, Status want, const char* what) {
     if (d.status != want) fail("%s: status %s, want %s", what, to_string(d.status), to_string(want));
 }
 
-// SourceSink's pattern 1 (drivers/usb/gadget/function/f_sourcesink.c): byte i
-// of every request is i % 63, and each request is bulk_buflen long.
-Bytes pattern(size_t size, size_t buflen) {
+// SourceSink's pattern 1 (drivers/usb/gadget/function/f_sourcesink.c,
+// reinit_write_data and check_read_data): byte i of a request is
+// (i % wMaxPacketSize) % 63, so it starts again with every packet.
+Bytes pattern(size_t size, size_t max_packet) {
     Bytes b(size);
-    for (size_t i = 0; i < size; ++i) b[i] = std::byte((i % buflen) % 63);
+    for (size_t i = 0; i < size; ++i) b[i] = std::byte((i % max_packet) % 63);
     return b;
 }
 
@@ -338,7 +339,6 @@ int cmd_claim(std::map<std::string, std::string>& a) {
 }
 
 int cmd_sourcesink(std::map<std::string, std::string>& a) {
-    size_t buflen = std::strtoul(a.count("--buflen") ? a["--buflen"].c_str() : "4096", nullptr, 0);
     size_t size = std::strtoul(a.count("--size") ? a["--size"].c_str() : "65536", nullptr, 0);
     int depth = std::atoi(a.count("--depth") ? a["--depth"].c_str() : "8");
     int rounds = std::atoi(a.count("--rounds") ? a["--rounds"].c_str() : "16");
@@ -391,7 +391,10 @@ int cmd_sourcesink(std::map<std::string, std::string>& a) {
 
     // Bulk OUT: the gadget checks pattern 1 and halts the endpoint on a
     // mismatch, so `completed` with every byte moved is the proof.
-    Bytes pat = pattern(size, buflen);
+    size_t max_packet = p.host().endpoint(d.id, in_ep)->max_packet_size & 0x7ff;
+    if (max_packet == 0 || (p.host().endpoint(d.id, out_ep)->max_packet_size & 0x7ff) != max_packet)
+        fail("bulk endpoints 0x%02x/0x%02x have different packet sizes", in_ep, out_ep);
+    Bytes pat = pattern(size, max_packet);
     auto t0 = std::chrono::steady_clock::now();
     size_t moved = 0;
     for (int dir = 0; dir < 2; ++dir) {
@@ -465,7 +468,7 @@ int cmd_cancel(std::map<std::string, std::string>& a) {
     ++seq;
 
     // The endpoint still works: what goes out comes back.
-    Bytes msg = pattern(512, 4096);
+    Bytes msg = pattern(512, 512);
     for (auto& b : msg) b = std::byte(std::to_integer<uint8_t>(b) ^ 0x5a);
     submit_or_die(p, d.id, bulk(seq, out_ep, msg, 0));
     expect_status(p.take_done(seq++), Status::completed, "loopback OUT");

@@ -2,7 +2,7 @@
 # pending; cancel() ends it as cancelled (once), the endpoint still echoes,
 # and releasing with INs pending answers each as cancelled before the
 # release. Also run under AddressSanitizer.
-# lab-timeout: 180
+# lab-timeout: 400
 . "$LAB/lib.sh"
 
 gadgets_init 1

@@ -1,7 +1,7 @@
 # lab-usb-claim-release: claiming a HID keyboard detaches usbhid from its
 # interface (its input device goes away); releasing resets the device and
 # binds usbhid again. Run twice, the second time without the reset.
-# lab-timeout: 150
+# lab-timeout: 400
 . "$LAB/lib.sh"
 
 gadgets_init 1

@@ -1,7 +1,7 @@
 # lab-usb-enumerate: usb::Host's registry describes a SourceSink gadget as the
 # kernel sees it (ids, bus path, bus/address, speed, names, raw descriptors,
 # interface classes), marks root hubs as hubs and refuses to claim them.
-# lab-timeout: 120
+# lab-timeout: 400
 . "$LAB/lib.sh"
 
 gadgets_init 1

@@ -1,6 +1,6 @@
 # lab-usb-hotplug: usb::Host reports a gadget plugged in and out while it
 # runs (DeviceArrived with the right bus path and speed, DeviceLeft), twice.
-# lab-timeout: 120
+# lab-timeout: 400
 . "$LAB/lib.sh"
 
 gadgets_init 1

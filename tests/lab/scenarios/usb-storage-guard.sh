@@ -2,7 +2,7 @@
 # this machine is not taken (clear error naming the mount); once unmounted it
 # is claimed (usb-storage lets go, the disk disappears), and after release
 # the disk comes back with its data. --force takes it even while mounted.
-# lab-timeout: 180
+# lab-timeout: 400
 . "$LAB/lib.sh"
 
 mod ext4

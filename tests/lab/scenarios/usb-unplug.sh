@@ -3,7 +3,7 @@
 # DeviceLeft arrives, and nothing leaks (usb layer built with
 # AddressSanitizer + LeakSanitizer). Then the gadget is plugged back and
 # the same again with the plain build.
-# lab-timeout: 180
+# lab-timeout: 400
 . "$LAB/lib.sh"
 
 gadgets_init 1
