@@ -1,4 +1,4 @@
-# lab-timeout: 480
+# lab-timeout: 900
 # src/vhci against the real vhci_hcd: without the module, attach says to load
 # it; with it, vhci_probe attaches a canned device (1209:0001) through a
 # socketpair, answers the kernel's USB/IP requests with the usbip codec, the
