@@ -30,10 +30,15 @@ fail() {
 }
 
 # The ERR trap: a failing command fails the scenario, naming where it was.
+# Inside $(...) only an explicit fail (status 86) ends things; other failures
+# there come back as the substitution's status, as in plain bash.
 _lab_err() {
   local status=$1 cmd=$2 where="" i=1 frame
+  if [ "$BASH_SUBSHELL" != 0 ]; then
+    [ "$status" != 86 ] || exit 86
+    return 0
+  fi
   if [ "$status" = 86 ]; then
-    [ "$BASH_SUBSHELL" = 0 ] || exit 86
     trap - ERR; echo "---- last kernel messages ----" >&2; dmesg 2>/dev/null | tail -n 25 >&2; exit 1
   fi
   while frame=$(caller $i); do
@@ -64,6 +69,11 @@ wait_for() {
     [ "$(date +%s)" -lt "$end" ] || fail "timed out after ${secs}s waiting for $desc"
     sleep 0.1
   done
+}
+
+# wait_lines SECS FILE REGEX [N=1]: wait until FILE has at least N lines matching REGEX (grep -E).
+wait_lines() {
+  wait_for "$1" "${4:-1} line(s) matching '$3' in $2" sh -c '[ "$(grep -Ec -- "$1" "$2")" -ge "$3" ]' _ "$3" "$2" "${4:-1}"
 }
 
 # wait_path PATH [SECS=10]: wait until PATH exists (file, folder or device node).
@@ -99,12 +109,16 @@ mod() { check "loading module $1" modprobe -d "$LAB_MODROOT" "$@"; }
 
 # ------------------------------------------------------------- udev, network
 
-# udevd_start: start systemd-udevd (libusb's hot-plug source), replay existing devices, settle.
+# udevd_start: start systemd-udevd (libusb's hot-plug source) and wait for its control socket.
+# Devices present before it started get no udev events; LAB_UDEV_TRIGGER=1 replays them (slow under TCG).
 udevd_start() {
   mkdir -p /run/udev
   pgrep -x systemd-udevd >/dev/null || check "starting systemd-udevd" /lib/systemd/systemd-udevd --daemon
-  udevadm trigger --action=add >/dev/null 2>&1 || true
-  udevadm settle --timeout=30 || true
+  wait_path /run/udev/control 60
+  if [ -n "${LAB_UDEV_TRIGGER:-}" ]; then
+    udevadm trigger --action=add >/dev/null 2>&1 || true
+    udevadm settle --timeout=120 || true
+  fi
 }
 
 # net_lo: bring the loopback interface up (needed for anything over 127.0.0.1).
