@@ -24,15 +24,16 @@ Error not_loaded(const std::string& dir) {
 }
 
 Result<std::string> read_attribute(const std::string& path) {
+    auto failed = [&path](int err) { return make_error("cannot read " + path + ": " + std::strerror(err), -err); };
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) return make_error("cannot read " + path + ": " + std::strerror(errno), -errno);
+    if (!fd) return failed(errno);
     std::string text;
     char buf[4096];
     for (;;) {
         ssize_t n = ::read(fd.get(), buf, sizeof buf);
         if (n < 0) {
             if (errno == EINTR) continue;
-            return make_error("cannot read " + path + ": " + std::strerror(errno), -errno);
+            return failed(errno);
         }
         if (n == 0) break;
         text.append(buf, static_cast<size_t>(n));
@@ -66,8 +67,8 @@ Error no_free_port(const std::vector<PortStatus>& table, uint32_t usbip_speed) {
     for (const auto& p : table) total += p.hub == hub;
     return make_error("no free vhci_hcd port for a " + std::string(speed_name(usbip_speed)) + "-speed device (all " +
                           std::to_string(total) + " " + hub_name(hub) +
-                          " ports are in use): detach one (usbhop detach), or reload vhci-hcd with more "
-                          "controllers (modprobe vhci-hcd nr_hcs=N)",
+                          " ports are in use): detach one first (usbhop detach); the number of ports is fixed "
+                          "when the kernel is built (CONFIG_USBIP_VHCI_HC_PORTS, CONFIG_USBIP_VHCI_NR_HCS)",
                       errc::kNoFreePort);
 }
 
@@ -189,8 +190,10 @@ Result<VhciPort> Vhci::attach_at(const std::vector<uint32_t>& candidates, uint32
     const std::string attach_path = dir_ + "/attach";
     for (uint32_t port : candidates) {
         int fds[2];
-        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
-            return make_error(std::string("cannot create the USB/IP socketpair: ") + std::strerror(errno), -errno);
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+            int err = errno;
+            return make_error(std::string("cannot create the USB/IP socketpair: ") + std::strerror(err), -err);
+        }
         UniqueFd ours(fds[0]);
         UniqueFd kernel_end(fds[1]);
 

@@ -52,14 +52,15 @@ std::optional<uint32_t> port_of_file(std::string_view name) {
 }
 
 Result<std::string> read_file(const std::string& path) {
+    auto failed = [&path](int err) { return make_error("cannot read " + path + ": " + std::strerror(err), -err); };
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) return make_error("cannot read " + path + ": " + std::strerror(errno), -errno);
+    if (!fd) return failed(errno);
     std::string text;
     char buf[1024];
     for (;;) {
         ssize_t n = ::read(fd.get(), buf, sizeof buf);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return make_error("cannot read " + path + ": " + std::strerror(errno), -errno);
+        if (n < 0) return failed(errno);
         if (n == 0) return text;
         text.append(buf, static_cast<size_t>(n));
         if (text.size() > 64 * 1024) return make_error(path + " is too large for a usbhop state file");
@@ -197,8 +198,10 @@ Result<void> StateDir::save(const AttachedDevice& device) const {
 
 Result<void> StateDir::remove(uint32_t port) const {
     const std::string path = path_for(port);
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT)
-        return make_error("cannot remove " + path + ": " + std::strerror(errno), -errno);
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+        int err = errno;
+        return make_error("cannot remove " + path + ": " + std::strerror(err), -err);
+    }
     return {};
 }
 
@@ -206,8 +209,9 @@ Result<std::vector<AttachedDevice>> StateDir::scan(bool remove_malformed) const 
     std::vector<AttachedDevice> out;
     DIR* d = ::opendir(root_.c_str());
     if (!d) {
-        if (errno == ENOENT) return out;
-        return make_error("cannot list " + root_ + ": " + std::strerror(errno), -errno);
+        int err = errno;
+        if (err == ENOENT) return out;
+        return make_error("cannot list " + root_ + ": " + std::strerror(err), -err);
     }
     std::vector<std::pair<uint32_t, std::string>> files;
     while (dirent* e = ::readdir(d)) {
