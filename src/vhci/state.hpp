@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "usbhop_config.h"
 #include "util/result.hpp"
 #include "vhci/controller.hpp"
 #include "vhci/status.hpp"
@@ -57,7 +58,10 @@ bool process_alive(int pid);
 
 class StateDir {
 public:
-    explicit StateDir(std::string root);
+    // USBHOP_RUNDIR: meson option rundir, /run/usbhop by default.
+    static constexpr const char* kDefaultRoot = USBHOP_RUNDIR;
+
+    explicit StateDir(std::string root = kDefaultRoot);
     const std::string& root() const { return root_; }
 
     // <root>/port-<N>

@@ -253,3 +253,8 @@ TEST_CASE("detach_entry without vhci_hcd only removes the entry") {
     REQUIRE(detach_entry(Vhci(empty.path()), dir, flash_drive()));
     CHECK_FALSE(std::filesystem::exists(dir.path_for(9)));
 }
+
+TEST_CASE("the state folder defaults to the configured rundir") {
+    CHECK(StateDir().root() == USBHOP_RUNDIR);
+    CHECK(StateDir("/tmp/x").path_for(3) == "/tmp/x/port-3");
+}
