@@ -13,10 +13,6 @@ int not_available(const Invocation& inv) {
 }  // namespace
 
 int run_serve(const Invocation& inv) { return not_available(inv); }
-int run_attach(const Invocation& inv) { return not_available(inv); }
-int run_detach(const Invocation& inv) { return not_available(inv); }
-int run_list(const Invocation& inv) { return not_available(inv); }
-int run_status(const Invocation& inv) { return not_available(inv); }
 int run_relay(const Invocation& inv) { return not_available(inv); }
 
 }  // namespace usbhop::cli

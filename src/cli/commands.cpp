@@ -12,6 +12,10 @@ const Option kAttachOptions[] = {
 const Option kDetachOptions[] = {
     {"all", 'a', "", "detach every device this machine has attached (default: only those named)"},
 };
+const Option kListOptions[] = {
+    {"watch", 'w', "", "with <peer>: keep running and print devices as they arrive, change and leave (default: list once)"},
+    {"json", 0, "", "print machine-readable JSON instead of lines (default: lines)"},
+};
 const Option kStatusOptions[] = {
     {"json", 0, "", "print machine-readable JSON instead of a table (default: table)"},
 };
@@ -46,17 +50,20 @@ const Command kCommands[] = {
     {"attach", "<peer> [device...]", "use a peer's shared USB devices on this machine",
      "Connects to <peer> (a [peer] name, a node ID reached through the relay, or node-id@host:port) and makes its "
      "devices appear here through the kernel's vhci_hcd. A device is named by bus path (1-1.2) or vendor:product "
-     "(0781:5583). Needs root (or CAP_SYS_ADMIN) and the vhci-hcd module.",
+     "(0781:5583) or serial number. Stays in the foreground, prints one line per device attached or detached, keeps "
+     "the devices attached through network trouble (reconnecting and resuming within the server's grace period), "
+     "and detaches them all on Ctrl-C or SIGTERM. Needs root (or CAP_SYS_ADMIN) and the vhci-hcd module.",
      kAttachOptions, 1, kAnyNumber, true, run_attach},
     {"detach", "[device...]", "stop using attached devices",
-     "Detaches devices attached by 'usbhop attach', by vhci port, bus path or vendor:product.", kDetachOptions, 0,
+     "Detaches devices attached by 'usbhop attach' (from any shell), named by vhci port, bus path or "
+     "vendor:product as 'usbhop status' shows them; the attach process lets them go at the server.", kDetachOptions, 0,
      kAnyNumber, false, run_detach},
     {"list",
      "[peer]",
      "list USB devices, here or on a peer",
      "Without <peer>, lists this machine's USB devices and which [share] rule exports each. With <peer>, lists the "
-     "devices that peer shares with this node.",
-     {},
+     "devices that peer shares with this node; --watch then follows them as they are plugged in and out.",
+     kListOptions,
      0,
      1,
      true,

@@ -1,0 +1,55 @@
+// The client's commands: attach, detach, status, and list (here, or a peer's).
+// Each hands its parsed arguments to client/ (or, for a local list, to
+// server/'s view of this machine's devices).
+#include "cli/commands.hpp"
+#include "client/client.hpp"
+#include "usbhop_config.h"
+
+#if __has_include("server/local_list.hpp")
+#include "server/local_list.hpp"
+#define USBHOP_HAVE_LOCAL_LIST 1
+#endif
+
+namespace usbhop::cli {
+
+namespace {
+
+client::Context context(const Invocation& inv) {
+    client::Context ctx;
+    ctx.config = inv.config;
+    ctx.home = inv.home;
+    ctx.rundir = USBHOP_RUNDIR;
+    return ctx;
+}
+
+}  // namespace
+
+int run_attach(const Invocation& inv) {
+    const auto& pos = inv.args.positionals;
+    std::vector<std::string> devices(pos.begin() + 1, pos.end());
+    return client::attach(context(inv), pos.front(), devices);
+}
+
+int run_detach(const Invocation& inv) {
+    return client::detach(context(inv), inv.args.positionals, inv.args.has("all"));
+}
+
+int run_status(const Invocation& inv) { return client::status(context(inv), inv.args.has("json")); }
+
+int run_list(const Invocation& inv) {
+    const bool json = inv.args.has("json");
+    if (!inv.args.positionals.empty())
+        return client::list_remote(context(inv), inv.args.positionals.front(), inv.args.has("watch"), json);
+    if (inv.args.has("watch")) {
+        print_error("--watch needs a peer: usbhop list <peer> --watch");
+        return kExitUsage;
+    }
+#ifdef USBHOP_HAVE_LOCAL_LIST
+    return server::print_local_devices(inv.config, json);
+#else
+    print_error("this build lists only a peer's devices: usbhop list <peer>");
+    return kExitFailure;
+#endif
+}
+
+}  // namespace usbhop::cli

@@ -1,0 +1,375 @@
+#include "client/attach.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+#include "client/client.hpp"
+#include "config/files.hpp"
+#include "util/log.hpp"
+
+namespace usbhop::client {
+
+namespace {
+
+constexpr Nanos kShutdownWait = 3 * kSecond;
+
+void say(const std::string& line) {
+    std::printf("%s\n", line.c_str());
+    std::fflush(stdout);
+}
+
+std::string reason_text(proto::Reason r, const std::string& message) {
+    std::string m = sanitize(message);
+    std::string name = proto::reason_name(r);
+    return m.empty() ? name : name + ": " + m;
+}
+
+}  // namespace
+
+Attacher::Attacher(loop::Loop& loop, const identity::NodeKey& key, Session::Options session, Options options)
+    : loop_(loop),
+      options_(std::move(options)),
+      vhci_(options_.sysfs),
+      state_(options_.rundir),
+      session_(loop, key, session, *this),
+      peer_id_(session.server_node.to_string()),
+      grace_timer_(loop, [this] { on_grace_over(); }),
+      reaper_(loop, [this] { retired_.clear(); }),
+      stop_timer_(loop, [this] {
+          session_.stop("usbhop attach is stopping");
+          finished_ = true;
+      }) {}
+
+Attacher::~Attacher() {
+    for (auto& [id, a] : attachments_) {
+        if (auto r = a->detach_port(); !r) log::warning("%s", r.error().message.c_str());
+        (void)state_.remove(a->port_number());
+    }
+}
+
+Result<void> Attacher::start() { return session_.start(); }
+
+Attachment* Attacher::by_device(uint32_t device_id) {
+    for (auto& [id, a] : attachments_)
+        if (a->info().device_id == device_id) return a.get();
+    return nullptr;
+}
+
+void Attacher::on_ready(const proto::HelloAck& ack, bool resumed) {
+    grace_timer_.stop();
+    connected_ = true;
+    if (connected_once_) log::notice("connection to %s is back%s", session_.server_name().c_str(), resumed ? ", session resumed" : "");
+    connected_once_ = true;
+    if (resumed) {
+        for (auto& [id, a] : attachments_) {
+            resuming_.insert(id);
+            session_.send_control(a->resume_request());
+        }
+    } else {
+        end_all("the server no longer had our session");
+    }
+    session_.send_control(proto::ListDevices{(ack.capabilities & proto::kCapHotplug) != 0});
+}
+
+void Attacher::on_control(proto::Message&& m) {
+    if (auto* list = std::get_if<proto::DeviceList>(&m)) {
+        for (const proto::DeviceInfo& d : list->devices) {
+            devices_[d.device_id] = d;
+            consider(d);
+        }
+        if (list->last && attachments_.empty() && attaching_.empty() && !warned_no_match_) {
+            warned_no_match_ = true;
+            log::notice("%s shares no device with us%s; waiting for one to be plugged in",
+                        session_.server_name().c_str(), options_.selectors.empty() ? "" : " that matches");
+        }
+    } else if (auto* a = std::get_if<proto::DeviceArrived>(&m)) {
+        devices_[a->device.device_id] = a->device;
+        refused_.erase(a->device.device_id);
+        consider(a->device);
+    } else if (auto* c = std::get_if<proto::DeviceChanged>(&m)) {
+        devices_[c->device.device_id] = c->device;
+        if (c->device.state == proto::DeviceState::kAvailable) refused_.erase(c->device.device_id);
+        consider(c->device);
+    } else if (auto* l = std::get_if<proto::DeviceLeft>(&m)) {
+        devices_.erase(l->device_id);
+        refused_.erase(l->device_id);
+    } else if (auto* ok = std::get_if<proto::AttachOk>(&m)) {
+        on_attach_ok(*ok);
+    } else if (auto* e = std::get_if<proto::AttachError>(&m)) {
+        on_attach_error(*e);
+    } else if (auto* d = std::get_if<proto::Detached>(&m)) {
+        on_detached(*d);
+    } else if (auto* r = std::get_if<proto::ResumeOk>(&m)) {
+        on_resume_ok(*r);
+    } else if (auto* err = std::get_if<proto::ErrorMsg>(&m)) {
+        log::warning("server %s: %s", session_.server_name().c_str(), reason_text(err->code, err->message).c_str());
+    }
+}
+
+void Attacher::consider(const proto::DeviceInfo& d) {
+    if (stopping_ || !session_.ready()) return;
+    if (!selected(options_.selectors, d)) return;
+    if (by_device(d.device_id) || attaching_.count(d.device_id) || refused_.count(d.device_id) ||
+        let_go_.count(d.device_id))
+        return;
+    if (d.state == proto::DeviceState::kInUse) {
+        log::notice("%s is in use by %s; waiting for it to be free", describe(d).c_str(), sanitize(d.holder).c_str());
+        refused_.insert(d.device_id);
+        return;
+    }
+    attaching_.insert(d.device_id);
+    session_.send_control(proto::Attach{d.device_id});
+}
+
+void Attacher::on_attach_ok(const proto::AttachOk& ok) {
+    attaching_.erase(ok.device_id);
+    if (attachments_.count(ok.attach_id)) return;
+    auto dev = devices_.find(ok.device_id);
+    if (dev == devices_.end() || stopping_) {
+        session_.send_control(proto::Detach{ok.attach_id});
+        return;
+    }
+    const proto::DeviceInfo& info = dev->second;
+    auto port = vhci_.attach(info.device_id, static_cast<uint32_t>(info.speed));
+    if (!port) {
+        log::error("cannot attach %s: %s", describe(info).c_str(), port.error().message.c_str());
+        refused_.insert(info.device_id);
+        session_.send_control(proto::Detach{ok.attach_id});
+        return;
+    }
+    const uint32_t number = port->port();
+    auto a = std::make_unique<Attachment>(loop_, session_, info, ok.attach_id, std::move(*port),
+                                          [this](Attachment& at, const std::string& why) { on_port_closed(at, why); });
+    vhci::AttachedDevice entry;
+    entry.port = number;
+    entry.devid = info.device_id;
+    entry.speed = static_cast<uint32_t>(info.speed);
+    entry.peer = peer_id_;
+    entry.bus_path = sanitize(info.bus_path);
+    entry.vendor = vendor_of(info);
+    entry.product = product_of(info);
+    entry.description = sanitize(info.manufacturer + (info.manufacturer.empty() ? "" : " ") + info.product);
+    entry.attached_at = static_cast<int64_t>(std::time(nullptr));
+    entry.pid = static_cast<int>(::getpid());
+    if (auto r = state_.save(entry); !r)
+        log::warning("cannot record the attachment for usbhop status/detach: %s", r.error().message.c_str());
+    a->go_live();
+    attachments_.emplace(ok.attach_id, std::move(a));
+    say("attached " + describe(info) + " from " + session_.server_name() + " on vhci port " + std::to_string(number));
+}
+
+void Attacher::on_attach_error(const proto::AttachError& e) {
+    attaching_.erase(e.device_id);
+    refused_.insert(e.device_id);
+    auto dev = devices_.find(e.device_id);
+    std::string what = dev == devices_.end() ? "device " + std::to_string(e.device_id) : describe(dev->second);
+    log::error("cannot attach %s: %s", what.c_str(), reason_text(e.reason, e.message).c_str());
+}
+
+void Attacher::on_detached(const proto::Detached& d) {
+    resuming_.erase(d.attach_id);
+    if (stopping_) {
+        if (detaches_out_ > 0 && --detaches_out_ == 0) {
+            stop_timer_.stop();
+            session_.stop("usbhop attach is stopping");
+            finished_ = true;
+        }
+        return;
+    }
+    if (!attachments_.count(d.attach_id)) return;
+    std::string why = d.reason == proto::Reason::kGone ? "unplugged at the server" : reason_text(d.reason, d.message);
+    end_attachment(d.attach_id, why, false);
+}
+
+void Attacher::on_resume_ok(const proto::ResumeOk& ok) {
+    auto it = attachments_.find(ok.attach_id);
+    if (it == attachments_.end() || !resuming_.erase(ok.attach_id)) {
+        session_.protocol_error("ResumeOk for attachment " + std::to_string(ok.attach_id) + ", which we did not resume");
+        return;
+    }
+    log::info("%s resumed: %llu URBs to send again", describe(it->second->info()).c_str(),
+              static_cast<unsigned long long>(proto::total_count(ok.missing)));
+    it->second->on_resume_ok(ok);
+}
+
+void Attacher::on_urb(int64_t stream, proto::Message&& m) {
+    for (auto& [id, a] : attachments_)
+        if (a->owns_stream(stream)) return a->on_urb(stream, std::move(m));
+}
+
+void Attacher::on_urb_stream_ended(int64_t stream) {
+    for (auto& [id, a] : attachments_)
+        if (a->owns_stream(stream)) return a->on_stream_ended(stream);
+}
+
+void Attacher::on_urb_writable(int64_t stream) {
+    for (auto& [id, a] : attachments_)
+        if (a->owns_stream(stream)) return a->on_writable(stream);
+}
+
+void Attacher::on_disconnected(const std::string& why, Nanos retry_in) {
+    attaching_.clear();
+    resuming_.clear();
+    for (auto& [id, a] : attachments_) a->connection_lost();
+    if (stopping_ || retry_in == 0) {
+        finished_ = true;
+        return;
+    }
+    if (connected_) {
+        connected_ = false;
+        const uint64_t caps = session_.hello_ack().capabilities;
+        const Nanos grace = (caps & proto::kCapResume) ? Nanos(session_.hello_ack().grace_ms) * kMillisecond : 0;
+        log::notice("connection to %s lost (%s); reconnecting, devices stay attached for up to %s",
+                    session_.server_name().c_str(), why.c_str(), format_duration(grace).c_str());
+        if (grace == 0) end_all("the connection was lost and the server keeps no session");
+        else grace_timer_.start(grace);
+    } else if (!connected_once_) {
+        log::notice("cannot reach %s yet (%s); retrying in %s", session_.server_name().c_str(), why.c_str(),
+                    format_duration(retry_in).c_str());
+    } else {
+        log::info("still cannot reach %s (%s); retrying in %s", session_.server_name().c_str(), why.c_str(),
+                  format_duration(retry_in).c_str());
+    }
+}
+
+void Attacher::on_grace_over() {
+    if (session_.ready()) return;
+    end_all("the server was unreachable for longer than its grace period; it will be attached again when the server is back");
+}
+
+void Attacher::on_port_closed(Attachment& a, const std::string& why) {
+    const uint32_t id = a.attach_id();
+    let_go_.insert(a.info().device_id);
+    end_attachment(id, "detached here (" + why + ")", true);
+}
+
+void Attacher::end_attachment(uint32_t attach_id, const std::string& why, bool tell_server) {
+    auto it = attachments_.find(attach_id);
+    if (it == attachments_.end()) return;
+    std::unique_ptr<Attachment> a = std::move(it->second);
+    attachments_.erase(it);
+    resuming_.erase(attach_id);
+    if (auto r = a->detach_port(); !r) log::warning("%s", r.error().message.c_str());
+    if (auto r = state_.remove(a->port_number()); !r) log::warning("%s", r.error().message.c_str());
+    if (tell_server && session_.ready()) session_.send_control(proto::Detach{attach_id});
+    say("detached " + describe(a->info()) + " from vhci port " + std::to_string(a->port_number()) + ": " + why);
+    retired_.push_back(std::move(a));
+    reaper_.start(0);
+}
+
+void Attacher::end_all(const std::string& why) {
+    std::vector<uint32_t> ids;
+    for (auto& [id, a] : attachments_) ids.push_back(id);
+    for (uint32_t id : ids) end_attachment(id, why, false);
+}
+
+void Attacher::shutdown(const std::string& why) {
+    if (stopping_) return;
+    std::vector<uint32_t> ids;
+    for (auto& [id, a] : attachments_) ids.push_back(id);
+    const bool ready = session_.ready();
+    for (uint32_t id : ids) end_attachment(id, why, true);
+    stopping_ = true;
+    detaches_out_ = ready ? ids.size() : 0;
+    if (detaches_out_ == 0) {
+        session_.stop("usbhop attach is stopping");
+        finished_ = true;
+        return;
+    }
+    // Wait (briefly) for the server's Detached so that it releases the
+    // devices now rather than after its grace period.
+    stop_timer_.start(kShutdownWait);
+}
+
+// ---- the command ----------------------------------------------------------
+
+namespace {
+
+// One line saying what to do when vhci_hcd cannot be used here.
+Result<void> check_vhci(const vhci::Vhci& vhci) {
+    if (auto r = vhci.check_loaded(); !r) return r.error();
+    std::string attach = vhci.dir() + "/attach";
+    int fd = ::open(attach.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == EACCES || errno == EPERM)
+            return make_error("usbhop attach needs root to write " + attach + ": run it with sudo (or as the usbhop-attach@ service)");
+        return make_error("cannot open " + attach + ": " + std::strerror(errno));
+    }
+    ::close(fd);
+    return {};
+}
+
+}  // namespace
+
+Result<identity::NodeKey> load_client_key(const Context& ctx) {
+    std::string path = ctx.config.client.identity.empty() ? identity::default_identity_path() : ctx.config.client.identity;
+    path = config::expand_home(path, ctx.home);
+    auto key = identity::NodeKey::load_or_create(path);
+    if (!key) return make_error("cannot load this node's key " + path + ": " + key.error().message);
+    return key;
+}
+
+int attach(const Context& ctx, const std::string& peer, const std::vector<std::string>& devices) {
+    auto selectors = parse_selectors(devices);
+    if (!selectors) {
+        log::error("%s", selectors.error().message.c_str());
+        return 2;
+    }
+    auto target = config::resolve_peer(ctx.config, peer);
+    if (!target) {
+        log::error("%s", target.error().message.c_str());
+        return 2;
+    }
+    vhci::Vhci vhci(ctx.sysfs);
+    if (auto r = check_vhci(vhci); !r) {
+        log::error("%s", r.error().message.c_str());
+        return 1;
+    }
+    auto address = resolve_server(*target);
+    if (!address) {
+        log::error("%s", address.error().message.c_str());
+        return 1;
+    }
+    auto key = load_client_key(ctx);
+    if (!key) {
+        log::error("%s", key.error().message.c_str());
+        return 1;
+    }
+
+    loop::Loop loop;
+    Session::Options so;
+    so.server_node = target->node;
+    so.server_address = *address;
+    so.settings = ctx.config.client;
+    Attacher::Options ao;
+    ao.selectors = std::move(*selectors);
+    ao.rundir = ctx.rundir;
+    ao.sysfs = ctx.sysfs;
+    ao.peer_label = peer;
+    int status = 0;
+    {
+        Attacher attacher(loop, *key, so, ao);
+        auto stop = [&] { attacher.shutdown("usbhop attach is stopping"); };
+        loop::Signal sigint(loop, SIGINT, stop);
+        loop::Signal sigterm(loop, SIGTERM, stop);
+        ::signal(SIGPIPE, SIG_IGN);
+        if (auto r = attacher.start(); !r) {
+            log::error("%s", r.error().message.c_str());
+            return 1;
+        }
+        log::notice("connecting to %s as %s", (target->node.short_string() + "@" + address->to_string()).c_str(),
+                    key->id().short_string().c_str());
+        while (!attacher.finished()) loop.run_once(true);
+        // Let the close and the last Detach reach the server.
+        loop.run_until([] { return false; }, 200 * kMillisecond);
+    }
+    return status;
+}
+
+}  // namespace usbhop::client

@@ -1,0 +1,183 @@
+// `usbhop list <peer>`: the devices a server shares with this node, once or
+// (--watch) followed by their arrivals, departures and changes as they happen.
+#include <signal.h>
+
+#include <cstdio>
+
+#include "client/attach.hpp"
+#include "client/client.hpp"
+#include "client/json.hpp"
+#include "client/selection.hpp"
+#include "client/session.hpp"
+#include "util/log.hpp"
+
+namespace usbhop::client {
+
+namespace {
+
+const char* state_name(proto::DeviceState s) {
+    switch (s) {
+    case proto::DeviceState::kAvailable: return "available";
+    case proto::DeviceState::kAttachedByYou: return "attached by you";
+    case proto::DeviceState::kInUse: return "in use";
+    }
+    return "?";
+}
+
+const char* speed_name(proto::Speed s) {
+    switch (s) {
+    case proto::Speed::kLow: return "low";
+    case proto::Speed::kFull: return "full";
+    case proto::Speed::kHigh: return "high";
+    case proto::Speed::kWireless: return "wireless";
+    case proto::Speed::kSuper: return "super";
+    case proto::Speed::kSuperPlus: return "super-plus";
+    default: return "unknown";
+    }
+}
+
+std::string hex4(uint16_t v) {
+    char b[8];
+    std::snprintf(b, sizeof b, "%04x", v);
+    return b;
+}
+
+std::string device_json(const proto::DeviceInfo& d, const char* event) {
+    std::string o = "{";
+    if (event) o += "\"event\":" + json_string(event) + ",";
+    o += "\"device_id\":" + std::to_string(d.device_id);
+    o += ",\"bus_path\":" + json_string(sanitize(d.bus_path));
+    o += ",\"vendor\":" + json_string(hex4(vendor_of(d)));
+    o += ",\"product\":" + json_string(hex4(product_of(d)));
+    o += ",\"manufacturer_name\":" + json_string(sanitize(d.manufacturer));
+    o += ",\"product_name\":" + json_string(sanitize(d.product));
+    o += ",\"serial\":" + json_string(sanitize(d.serial));
+    o += ",\"speed\":" + json_string(speed_name(d.speed));
+    o += ",\"share\":" + json_string(sanitize(d.share));
+    o += ",\"state\":" + json_string(state_name(d.state));
+    o += ",\"holder\":" + json_string(sanitize(d.holder));
+    o += "}";
+    return o;
+}
+
+std::string device_line(const proto::DeviceInfo& d) {
+    std::string line = describe(d) + "  speed " + speed_name(d.speed) + ", " + state_name(d.state);
+    if (!d.holder.empty()) line += " (" + sanitize(d.holder) + ")";
+    if (!d.share.empty()) line += ", share " + sanitize(d.share);
+    if (!d.serial.empty()) line += ", serial " + sanitize(d.serial);
+    return line;
+}
+
+class Lister : public Session::Owner {
+public:
+    Lister(bool watch, bool json) : watch_(watch), json_(json) {}
+    void set_session(Session* s) { session_ = s; }
+    bool done() const { return done_; }
+    int status() const { return status_; }
+
+    void on_ready(const proto::HelloAck& ack, bool) override {
+        if (watch_ && !(ack.capabilities & proto::kCapHotplug))
+            log::warning("%s does not send hot-plug events; showing the list only", session_->server_name().c_str());
+        session_->send_control(proto::ListDevices{watch_ && (ack.capabilities & proto::kCapHotplug)});
+    }
+    void on_control(proto::Message&& m) override {
+        if (auto* list = std::get_if<proto::DeviceList>(&m)) {
+            for (auto& d : list->devices) devices_.push_back(d);
+            if (list->last) print_list();
+        } else if (auto* a = std::get_if<proto::DeviceArrived>(&m)) {
+            event("arrived", a->device);
+        } else if (auto* c = std::get_if<proto::DeviceChanged>(&m)) {
+            event("changed", c->device);
+        } else if (auto* l = std::get_if<proto::DeviceLeft>(&m)) {
+            if (json_) std::printf("{\"event\":\"left\",\"device_id\":%u}\n", l->device_id);
+            else std::printf("left     device %u\n", l->device_id);
+            std::fflush(stdout);
+        } else if (auto* e = std::get_if<proto::ErrorMsg>(&m)) {
+            log::error("%s: %s", session_->server_name().c_str(), sanitize(e->message).c_str());
+            status_ = 1;
+        }
+    }
+    void on_urb(int64_t, proto::Message&&) override {}
+    void on_urb_stream_ended(int64_t) override {}
+    void on_urb_writable(int64_t) override {}
+    void on_disconnected(const std::string& why, Nanos) override {
+        if (!listed_) {
+            log::error("cannot list the devices of %s: %s", session_->server_name().c_str(), why.c_str());
+            status_ = 1;
+        }
+        done_ = true;
+    }
+
+private:
+    void print_list() {
+        listed_ = true;
+        if (json_) {
+            std::string out = "[";
+            for (size_t i = 0; i < devices_.size(); ++i) out += (i ? ",\n " : "") + device_json(devices_[i], nullptr);
+            std::printf("%s]\n", out.c_str());
+        } else if (devices_.empty()) {
+            std::printf("%s shares no devices with this node\n", session_->server_name().c_str());
+        } else {
+            for (auto& d : devices_) std::printf("%s\n", device_line(d).c_str());
+        }
+        std::fflush(stdout);
+        if (!watch_) session_->stop("listed");
+    }
+    void event(const char* what, const proto::DeviceInfo& d) {
+        if (json_) std::printf("%s\n", device_json(d, what).c_str());
+        else std::printf("%-8s %s\n", what, device_line(d).c_str());
+        std::fflush(stdout);
+    }
+
+    bool watch_, json_;
+    Session* session_ = nullptr;
+    std::vector<proto::DeviceInfo> devices_;
+    bool listed_ = false;
+    bool done_ = false;
+    int status_ = 0;
+};
+
+}  // namespace
+
+int list_remote(const Context& ctx, const std::string& peer, bool watch, bool json) {
+    auto target = config::resolve_peer(ctx.config, peer);
+    if (!target) {
+        log::error("%s", target.error().message.c_str());
+        return 2;
+    }
+    auto address = resolve_server(*target);
+    if (!address) {
+        log::error("%s", address.error().message.c_str());
+        return 1;
+    }
+    auto key = load_client_key(ctx);
+    if (!key) {
+        log::error("%s", key.error().message.c_str());
+        return 1;
+    }
+    loop::Loop loop;
+    Lister lister(watch, json);
+    Session::Options so;
+    so.server_node = target->node;
+    so.server_address = *address;
+    so.settings = ctx.config.client;
+    so.reconnect = watch;  // a watcher rides out network trouble; a one-shot list reports it
+    int status = 0;
+    {
+        Session session(loop, *key, so, lister);
+        lister.set_session(&session);
+        auto stop = [&] { session.stop("interrupted"); };
+        loop::Signal sigint(loop, SIGINT, stop);
+        loop::Signal sigterm(loop, SIGTERM, stop);
+        if (auto r = session.start(); !r) {
+            log::error("%s", r.error().message.c_str());
+            return 1;
+        }
+        while (!lister.done()) loop.run_once(true);
+        loop.run_until([] { return false; }, 100 * kMillisecond);
+        status = lister.status();
+    }
+    return status;
+}
+
+}  // namespace usbhop::client
