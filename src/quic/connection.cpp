@@ -88,9 +88,6 @@ ngtcp2_callbacks make_callbacks(bool server) {
     cb.stream_reset = [](ngtcp2_conn*, int64_t id, uint64_t, uint64_t code, void* u, void*) {
         return impl_of(u)->on_stream_reset(id, code);
     };
-    cb.stream_stop_sending = [](ngtcp2_conn*, int64_t id, uint64_t code, void* u, void*) {
-        return impl_of(u)->on_stop_sending(id, code);
-    };
     cb.extend_max_stream_data = [](ngtcp2_conn*, int64_t id, uint64_t, void* u, void*) {
         return impl_of(u)->on_extend_max_stream_data(id);
     };
@@ -193,6 +190,7 @@ void Connection::reset_stream(int64_t stream, uint64_t code) {
     auto it = impl_->streams.find(stream);
     if (it == impl_->streams.end() || !impl_->conn) return;
     it->second.write_shut = true;
+    it->second.reset_here = true;
     ngtcp2_conn_shutdown_stream_write(impl_->conn, 0, stream, code);
     impl_->ep.schedule(impl_.get());
 }
@@ -678,9 +676,11 @@ void Connection::Impl::flush() {
                     ready.pop_front();
                     continue;
                 case NGTCP2_ERR_STREAM_SHUT_WR:
+                    // ngtcp2 shut it on the peer's STOP_SENDING (RFC 9000 §3.5).
                     s->write_shut = true;
                     s->ready = false;
                     ready.pop_front();
+                    if (!s->reset_here && handlers.on_stop_sending) handlers.on_stop_sending(sid);
                     continue;
                 case NGTCP2_ERR_WRITE_MORE:
                     after_write(sid, *s, ndatalen, fin);
@@ -784,14 +784,6 @@ int Connection::Impl::on_stream_close(uint32_t, int64_t id, uint64_t) {
 
 int Connection::Impl::on_stream_reset(int64_t id, uint64_t code) {
     if (handlers.on_stream_reset) handlers.on_stream_reset(id, code);
-    return 0;
-}
-
-int Connection::Impl::on_stop_sending(int64_t id, uint64_t code) {
-    // ngtcp2 answers STOP_SENDING with RESET_STREAM itself.
-    auto it = streams.find(id);
-    if (it != streams.end()) it->second.write_shut = true;
-    if (handlers.on_stop_sending) handlers.on_stop_sending(id, code);
     return 0;
 }
 

@@ -105,7 +105,10 @@ struct Handlers {
     std::function<void(int64_t stream, ByteSpan data, bool fin)> on_stream_data;
     std::function<void(int64_t stream)> on_writable;
     std::function<void(int64_t stream, uint64_t code)> on_stream_reset;    // peer aborted its sending side
-    std::function<void(int64_t stream, uint64_t code)> on_stop_sending;    // peer asks us to stop writing
+    // The peer stopped reading (STOP_SENDING): writes to the stream are refused
+    // from now on; the transport has answered with RESET_STREAM, whose code
+    // (the one the peer gave) reaches the peer's on_stream_reset.
+    std::function<void(int64_t stream)> on_stop_sending;
     std::function<void(int64_t stream)> on_stream_closed;                  // both directions done
     std::function<void(ByteSpan data)> on_datagram;
     std::function<void(const PathInfo&)> on_path_changed;

@@ -52,6 +52,7 @@ struct Connection::Impl {
         bool fin_wanted = false;
         bool fin_sent = false;
         bool write_shut = false;   // reset or stopped: nothing more to send
+        bool reset_here = false;   // write_shut by our own reset_stream()
         bool blocked = false;      // flow control: wait for extend_max_stream_data
         bool ready = false;        // in ready_
         bool want_writable = false;
@@ -121,7 +122,6 @@ struct Connection::Impl {
     int on_stream_open(int64_t id);
     int on_stream_close(uint32_t flags, int64_t id, uint64_t code);
     int on_stream_reset(int64_t id, uint64_t code);
-    int on_stop_sending(int64_t id, uint64_t code);
     int on_extend_max_stream_data(int64_t id);
     int on_new_cid(ngtcp2_cid* cid, uint8_t* token, size_t len);
     int on_remove_cid(const ngtcp2_cid* cid);
