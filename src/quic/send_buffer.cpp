@@ -43,7 +43,7 @@ size_t SendBuffer::peek(std::span<ByteSpan> out) const {
 void SendBuffer::mark_sent(size_t n) { sent_ = std::min(end_, sent_ + n); }
 
 void SendBuffer::acknowledge(uint64_t offset, uint64_t length) {
-    acked_ = std::max(acked_, std::min(end_, offset + length));
+    acked_ = std::max(acked_, std::min(sent_, offset + length));   // only what was sent can be acknowledged
     while (!blocks_.empty() && base_ + blocks_.front().size() <= acked_ &&
            (blocks_.size() > 1 || blocks_.front().size() == blocks_.front().capacity() || acked_ == end_)) {
         base_ += blocks_.front().size();
