@@ -123,7 +123,8 @@ public:
     // Takes the TransferDone for `seqnum` out of the events, waiting for it.
     TransferDone take_done(uint64_t seqnum, double seconds = 10) {
         std::optional<TransferDone> got;
-        until(seconds, "a transfer's completion", [&] {
+        std::string what = "the completion of seqnum " + std::to_string(seqnum);
+        until(seconds, what.c_str(), [&] {
             for (auto it = events_.begin(); it != events_.end(); ++it) {
                 auto* d = std::get_if<TransferDone>(&*it);
                 if (d && d->seqnum == seqnum) {
@@ -467,16 +468,18 @@ int cmd_cancel(std::map<std::string, std::string>& a) {
     if (p.host().cancel(d.id, seq)) fail("a second cancel() of the same transfer claimed to cancel something");
     ++seq;
 
-    // The endpoint still works: what goes out comes back.
-    Bytes msg = pattern(512, 512);
+    // The endpoint still works: what goes out comes back. A short packet
+    // (500 < 512) ends the gadget's OUT request, which Loopback then queues
+    // on its IN endpoint.
+    Bytes msg = pattern(500, 512);
     for (auto& b : msg) b = std::byte(std::to_integer<uint8_t>(b) ^ 0x5a);
     submit_or_die(p, d.id, bulk(seq, out_ep, msg, 0));
     expect_status(p.take_done(seq++), Status::completed, "loopback OUT");
     submit_or_die(p, d.id, bulk(seq, in_ep, {}, 512));
     TransferDone echo = p.take_done(seq++);
     expect_status(echo, Status::completed, "loopback IN");
-    if (echo.data != msg) fail("loopback echoed %u different bytes", echo.actual_length);
-    out("LOOPBACK 512 bytes echoed after the cancel");
+    if (echo.data != msg) fail("loopback echoed %u bytes that differ from the 500 sent", echo.actual_length);
+    out("LOOPBACK 500 bytes echoed after the cancel");
 
     // Releasing with INs pending answers each of them (cancelled) before the release.
     for (int i = 0; i < 4; ++i) submit_or_die(p, d.id, bulk(seq + i, in_ep, {}, 512));
