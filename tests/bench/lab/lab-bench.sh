@@ -11,7 +11,7 @@
 # the sysfs folders of the SourceSink and disk devices as the measuring side
 # sees them) and column_<name>_down (undoes it), add <name> to COLUMNS and a
 # title to TITLE. --quick (CI) uses small sizes: it proves the bench works.
-# lab-timeout: 1200
+# lab-timeout: 1500
 . "$LAB/lib.sh"
 
 if [ "${1:-}" = --quick ]; then CTRL_N=200 BULK_MIB=16 DISK_MIB=16

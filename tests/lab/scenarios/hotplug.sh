@@ -1,7 +1,7 @@
 # lab-hotplug: libusb's hot-plug (fed by udev) sees a gadget arrive and leave.
 # hotplug_watch (helpers/hotplug_watch.c) must print DEVICE_ARRIVED and
 # DEVICE_LEFT with the gadget's vendor:product, twice over.
-# lab-timeout: 300
+# lab-timeout: 400
 . "$LAB/lib.sh"
 
 gadgets_init 1

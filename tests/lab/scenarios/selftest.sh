@@ -2,7 +2,7 @@
 # up in lsusb and as a local disk; bytes written through the disk land in the
 # gadget's backing file and bytes written to the file read back through the
 # disk.
-# lab-timeout: 120
+# lab-timeout: 400
 . "$LAB/lib.sh"
 
 gadgets_init 1

@@ -3,7 +3,7 @@
 # usbip attach through vhci_hcd, and a random 32 MiB pattern written through
 # the imported disk must land byte for byte in the gadget's backing file.
 # This proves vhci_hcd works in the lab; usbhop scenarios are measured against it.
-# lab-timeout: 240
+# lab-timeout: 600
 . "$LAB/lib.sh"
 
 net_lo
