@@ -472,13 +472,14 @@ void Connection::Impl::fail_from_liberr(int rv, const char* where) {
 
 void Connection::Impl::start_close(const ngtcp2_ccerr& err, CloseInfo info) {
     if (state == State::closing || state == State::draining || state == State::closed) return;
-    pending_close = std::move(info);
+    // err may point into pending_close.reason: write the packet before replacing it.
     Bytes buf(std::max<size_t>(ep.config.max_udp_payload, 1500));
     ngtcp2_path_storage ps;
     ngtcp2_path_storage_zero(&ps);
     ngtcp2_pkt_info pi{};
     ngtcp2_ssize n = ngtcp2_conn_write_connection_close(conn, &ps.path, &pi, reinterpret_cast<uint8_t*>(buf.data()),
                                                         buf.size(), &err, now_ts());
+    pending_close = std::move(info);
     if (n <= 0) {
         finish(pending_close);
         return;

@@ -80,8 +80,7 @@ Result<Connection*> Endpoint::connect(const loop::SocketAddress& server, const i
     Impl& ep = *impl_;
     size_t index = SIZE_MAX;
     for (size_t i = 0; i < ep.paths.size(); ++i) {
-        if (ep.paths[i].local.family() == server.family() ||
-            (ep.paths[i].local.family() == AF_INET6 && server.family() == AF_INET && ep.paths[i].udp)) {
+        if (ep.paths[i].local.family() == server.family()) {
             index = i;
             break;
         }
@@ -114,6 +113,10 @@ Result<Connection*> Endpoint::connect(const loop::SocketAddress& server, const i
     ep.register_cid(c, ByteSpan(reinterpret_cast<const std::byte*>(scid.data), scid.datalen));
     ep.schedule(c);
     return c->self;
+}
+
+void Endpoint::close_all(uint64_t code, std::string_view reason) {
+    for (auto& c : impl_->connections) c->close(code, reason);
 }
 
 loop::SocketAddress Endpoint::local_address() const { return impl_->paths[0].local; }

@@ -31,7 +31,7 @@
 //
 // Everything runs on the loop thread. Connections belong to their Endpoint;
 // destroying the Endpoint drops them without callbacks (peers see a
-// stateless reset or an idle timeout). No ngtcp2 or GnuTLS type leaks out.
+// stateless reset or an idle timeout; close_all() first to tell them). No ngtcp2 or GnuTLS type leaks out.
 #pragma once
 
 #include <cstdint>
@@ -186,6 +186,10 @@ public:
     // Client: start a handshake with the server that must be node `expected`.
     Result<Connection*> connect(const loop::SocketAddress& server, const identity::NodeId& expected,
                                 Handlers handlers);
+
+    // Graceful shutdown: closes every connection; run the loop until
+    // connection_count() is 0 (a few round trips) before destroying.
+    void close_all(uint64_t code, std::string_view reason);
 
     loop::SocketAddress local_address() const;
     const identity::NodeId& id() const;

@@ -276,3 +276,17 @@ TEST_CASE("random and malformed datagrams at the server neither crash it nor dis
     REQUIRE(p.client->connect(p.server->local_address(), p.server_key.id(), watch(again)));
     REQUIRE(p.run_until([&] { return again.up; }));
 }
+
+TEST_CASE("close_all tells every peer before the endpoint goes") {
+    Pair p;
+    Side a, b, server;
+    p.server_handlers = watch(server);
+    REQUIRE(p.client->connect(p.server->local_address(), p.server_key.id(), watch(a)));
+    REQUIRE(p.client->connect(p.server->local_address(), p.server_key.id(), watch(b)));
+    REQUIRE(p.run_until([&] { return a.up && b.up && p.server->connection_count() == 2; }));
+    p.server->close_all(0, "server shutting down");
+    REQUIRE(p.run_until([&] { return a.closed && b.closed && p.server->connection_count() == 0; }));
+    CHECK(a.info.kind == quic::CloseInfo::Kind::peer);
+    CHECK(a.info.reason == "server shutting down");
+    CHECK(b.info.reason == "server shutting down");
+}

@@ -66,8 +66,6 @@ struct Upload {
             },
             timeout);
         double secs = static_cast<double>(monotonic_ns() - start) / kSecond;
-        auto pi = client->path();
-        MESSAGE("cwnd " << pi.congestion_window << " srtt " << pi.smoothed_rtt << " sent " << pi.bytes_sent);
         MESSAGE(streams << " x " << bytes / kMiB << " MiB in " << secs << " s = "
                         << static_cast<double>(total) * 8 / secs / 1e9 << " Gbit/s");
         REQUIRE(ok);
@@ -218,19 +216,3 @@ TEST_CASE("a client that moves to another local address mid-transfer keeps its c
     CHECK(server_saw_move);
 }
 
-TEST_CASE("probe" * doctest::skip(true)) {
-    quic::Config cfg;
-    if (getenv("P_BBR")) cfg.bbr = true;
-    if (getenv("P_MTU")) cfg.max_udp_payload = atoi(getenv("P_MTU"));
-    Pair p(cfg, cfg);
-    Upload up(p);
-    loop::Timer report(p.loop, [&] {
-        uint64_t fins = 0;
-        for (auto& [id, r] : up.received) fins += r.fin;
-        auto pi = up.client->path();
-        fprintf(stderr, "arrived %lu streams %zu fins %lu cwnd %lu inflight %lu srtt %lu\n", (unsigned long)up.arrived, up.received.size(), (unsigned long)fins,
-                (unsigned long)pi.congestion_window, (unsigned long)pi.bytes_in_flight, (unsigned long)pi.smoothed_rtt);
-    });
-    report.start(kSecond, kSecond);
-    up.run(atoi(getenv("P_N")), atoi(getenv("P_MB")) * kMiB, 60 * kSecond);
-}
