@@ -18,9 +18,11 @@
 //   usb_exercise cancel --path P
 //       Loopback gadget: a bulk IN with nothing to read stays pending, cancel()
 //       reports it cancelled; OUT then IN echoes; release with INs pending
-//   usb_exercise unplug --path P --pending N --marker FILE
+//   usb_exercise unplug --path P --pending N --marker FILE [--strict]
 //       Loopback gadget: N bulk INs pending, touches FILE, then expects every
-//       one to complete with no_device and DeviceLeft after the last of them
+//       one answered exactly once, with no_device (or error, which dummy_hcd
+//       gives URBs of a gadget that disconnects, unless --strict), and
+//       DeviceLeft after the last of them
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -499,6 +501,7 @@ int cmd_cancel(std::map<std::string, std::string>& a) {
 int cmd_unplug(std::map<std::string, std::string>& a) {
     int pending = std::atoi(a.count("--pending") ? a["--pending"].c_str() : "16");
     std::string marker = a["--marker"];
+    bool strict = a.count("--strict") > 0;
     Pump p;
     const DeviceInfo d = p.find_path(a["--path"]);
     claim_or_die(p, d.id);
@@ -526,11 +529,22 @@ int cmd_unplug(std::map<std::string, std::string>& a) {
         return left;
     });
     if (done.size() != size_t(pending)) fail("%zu of %d transfers answered before DeviceLeft", done.size(), pending);
-    for (auto [seq, st] : done)
-        if (st != Status::no_device) fail("seqnum %llu ended %s, want no_device", (unsigned long long)seq, to_string(st));
+    std::map<Status, int> tally;
+    for (auto [seq, st] : done) {
+        ++tally[st];
+        // The truth as the kernel told it: dummy_hcd fails URBs of a gadget
+        // that disconnects with -EPROTO before the hub reports the device
+        // gone (real host controllers do the same when a plug is pulled);
+        // everything still pending when the device goes ends no_device.
+        bool ok = st == Status::no_device || (!strict && st == Status::error);
+        if (!ok) fail("seqnum %llu ended %s, want no_device%s", (unsigned long long)seq, to_string(st), strict ? "" : " or error");
+    }
+    std::string breakdown;
+    for (auto [st, n] : tally) breakdown += " " + std::string(to_string(st)) + "=" + std::to_string(n);
+    out("ENDED%s", breakdown.c_str());
     if (p.host().device(d.id)) fail("the device is still in the registry");
     if (p.host().in_flight(d.id) != 0) fail("transfers still in flight");
-    out("UNPLUGGED %d transfers completed no_device, then DeviceLeft", pending);
+    out("UNPLUGGED %d transfers answered once each, then DeviceLeft", pending);
     return 0;
 }
 
