@@ -1,6 +1,6 @@
 # lab-usb-claim-release: claiming a HID keyboard detaches usbhid from its
-# interface (its input device goes away); releasing resets the device and
-# binds usbhid again. Run twice, the second time without the reset.
+# interface, which usbfs (us) then holds, and its input device goes away;
+# releasing resets the device and binds usbhid again. Run twice, the second time without the reset.
 # lab-timeout: 400
 . "$LAB/lib.sh"
 
@@ -21,11 +21,11 @@ for mode in reset no-reset; do
   usb_exercise claim --path "$busid" --go /tmp/go $([ $mode = no-reset ] && echo --no-reset) > /tmp/out 2>&1 &
   tool=$!
   wait_for 20 "the claim ($mode)" grep -q "^CLAIMED $busid" /tmp/out
-  expect_eq "driver of $busid:1.0 while claimed" "$(driver)" ""
+  expect_eq "driver of $busid:1.0 while claimed" "$(driver)" usbfs
   ls /sys/class/input | grep -q . && for e in /sys/class/input/input*; do
     case "$(readlink -f "$e")" in "$(readlink -f "$s")"/*) fail "an input device of the keyboard is still there: $e" ;; esac
   done
-  say "claimed ($mode): no kernel driver on $busid:1.0"
+  say "claimed ($mode): $busid:1.0 is held by usbfs, usbhid let go"
   touch /tmp/go
   wait $tool || fail "usb_exercise claim failed: $(cat /tmp/out)"
   cat /tmp/out
