@@ -24,6 +24,7 @@ fail() {
   # Inside $(...) the parent reports the kernel messages; 86 tells it
   # that this failure was already explained.
   [ "$BASH_SUBSHELL" = 0 ] || exit 86
+  [[ $- != *i* ]] || return 1
   echo "---- last kernel messages ----" >&2
   dmesg 2>/dev/null | tail -n 25 >&2 || true
   exit 1
@@ -46,7 +47,8 @@ _lab_err() {
   done
   fail "command failed (status $status) at${where}: $cmd"
 }
-trap '_lab_err $? "$BASH_COMMAND"' ERR
+# An interactive shell (run-scenario --shell) keeps going after a failure.
+[[ $- == *i* ]] || trap '_lab_err $? "$BASH_COMMAND"' ERR
 
 # check DESC CMD...: run CMD; if it fails, fail with DESC and CMD's output.
 check() {
@@ -61,9 +63,10 @@ check() {
 # expect_eq WHAT GOT WANT: fail unless GOT equals WANT, saying what differed.
 expect_eq() { [ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"; }
 
-# wait_for SECS DESC CMD...: retry CMD every 0.1 s until it succeeds; fail after SECS.
+# wait_for SECS DESC CMD...: retry CMD every 0.1 s until it succeeds; fail after SECS x LAB_TIME_SCALE (default 3).
+# (TCG on a busy 2-core machine can be ten times slower than on an idle one.)
 wait_for() {
-  local secs=$1 desc=$2 end; shift 2
+  local secs=$(( $1 * ${LAB_TIME_SCALE:-3} )) desc=$2 end; shift 2
   end=$(( $(date +%s) + secs ))
   until "$@" >/dev/null 2>&1; do
     [ "$(date +%s)" -lt "$end" ] || fail "timed out after ${secs}s waiting for $desc"
@@ -293,7 +296,7 @@ usb_find() {
   for d in /sys/bus/usb/devices/*; do
     [ -f "$d/idVendor" ] || continue
     [ "$(cat "$d/idVendor")" = "${1#0x}" ] && [ "$(cat "$d/idProduct")" = "${2#0x}" ] || continue
-    [ -z "${3:-}" ] || case "$(readlink -f "$d")" in "$3"/*) ;; *) continue ;; esac
+    [ -z "${3:-}" ] || case "$(readlink -f "$d")" in $3/*) ;; *) continue ;; esac
     echo "$d"
   done
 }
