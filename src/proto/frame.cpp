@@ -38,10 +38,8 @@ Result<std::optional<Frame>> FrameDecoder::next() {
         pos_ = 0;
         return *error_;
     }
-    if (r.remaining() < length) {
-        buf_.reserve(pos_ + kFrameHeaderSize + length);
-        return std::optional<Frame>{};
-    }
+    // Not reserving `length` up front: an 8-byte header must not cost 16 MiB.
+    if (r.remaining() < length) return std::optional<Frame>{};
     r.get_bytes(length, f.payload);
     pos_ += kFrameHeaderSize + length;
     return std::optional<Frame>{std::move(f)};

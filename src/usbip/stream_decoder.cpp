@@ -49,10 +49,8 @@ Result<std::optional<Pdu>> StreamDecoder::next() {
         ret_direction = *d;
     }
     size_t total = kHeaderSize + body_length(h, ret_direction);
-    if (avail.size() < total) {
-        buf_.reserve(pos_ + total);
-        return std::optional<Pdu>{};
-    }
+    // Not reserving `total` up front: a 48-byte header must not cost 16 MiB.
+    if (avail.size() < total) return std::optional<Pdu>{};
     auto pdu = decode_pdu(avail.first(total), ret_direction);
     if (!pdu) return fail(pdu.error());
     pos_ += total;

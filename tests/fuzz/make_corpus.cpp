@@ -88,6 +88,8 @@ void proto_corpora(const fs::path& stream_dir, const fs::path& message_dir) {
         write(message_dir, n, 0, static_cast<uint8_t>(m.index()), Bytes(frame.begin() + proto::kFrameHeaderSize, frame.end()));
         ++n;
     }
+    // proto_message.cpp: selector bit 13 feeds parse_configuration().
+    write(message_dir, n, 0x20, 0, test::sample_device().configurations[0]);
     write(stream_dir, n++, 0, 3, control);
     write(stream_dir, n++, 1, 5, urb);
 }

@@ -1,12 +1,14 @@
 // Fuzzes each usbhop message decoder directly: byte 0-1 are the message type
 // (taken modulo the known types, so every decoder gets inputs), the rest is
-// the payload. Checks: a decoded message re-encodes to a payload no longer
+// the payload (with bit 13 set instead: a raw configuration descriptor for
+// parse_configuration). Checks: a decoded message re-encodes to a payload no longer
 // than the input that decodes to the same message; seqnum ranges that decode
 // are ascending and answer contains() consistently.
 #include <cstdint>
 #include <iterator>
 
 #include "../fuzz_check.hpp"
+#include "proto/descriptors.hpp"
 #include "proto/messages.hpp"
 
 using namespace usbhop;
@@ -29,6 +31,22 @@ void check_ranges(const SeqRanges& ranges) {
     }
 }
 
+void check_configuration(ByteSpan raw) {
+    auto c = parse_configuration(raw);
+    if (!c) {
+        FUZZ_CHECK(c.error().message.rfind("proto: configuration descriptor, offset ", 0) == 0);
+        return;
+    }
+    for (const InterfaceDescriptor& i : c->interfaces) {
+        for (const EndpointDescriptor& e : i.endpoints) {
+            auto alt = [&](uint8_t interface) { return interface == i.number ? i.alternate_setting : uint8_t{0}; };
+            auto t = endpoint_type(*c, e.address, alt);
+            FUZZ_CHECK(t.has_value());
+        }
+    }
+    FUZZ_CHECK(endpoint_type(*c, 0x80) == TransferType::kControl);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -39,6 +57,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     f.type = selector & 0x8000 ? selector : kTypes[selector % std::size(kTypes)];
     f.flags = selector & 0x4000 ? kFlagOptional : 0;
     f.payload.assign(reinterpret_cast<const std::byte*>(data + 2), reinterpret_cast<const std::byte*>(data + size));
+
+    if ((selector & 0xa000) == 0x2000) {
+        check_configuration(f.payload);
+        return 0;
+    }
 
     auto m = decode(f);
     if (!m || !*m) return 0;
