@@ -16,19 +16,19 @@ gadget_plug disk
 s=$(gadget_sysfs disk)
 busid=${s##*/}
 dev=$(wait_block "$s")
-mkdir -p /mnt/lab
-mount "$dev" /mnt/lab
-echo "usbhop was here" > /mnt/lab/hello
+mkdir -p /tmp/mnt
+mount "$dev" /tmp/mnt
+echo "usbhop was here" > /tmp/mnt/hello
 sync
-say "$dev mounted on /mnt/lab"
+say "$dev mounted on /tmp/mnt"
 
 if out=$(usb_exercise claim --path "$busid"); then fail "a mounted disk was claimed: $out"; fi
 printf '%s\n' "$out"
-case "$out" in *"CLAIM-REFUSED"*"$dev is mounted on /mnt/lab"*"force"*) ;; *) fail "the refusal does not name the mount: $out" ;; esac
+case "$out" in *"CLAIM-REFUSED"*"$dev is mounted on /tmp/mnt"*"force"*) ;; *) fail "the refusal does not name the mount: $out" ;; esac
 test -e "$dev" || fail "$dev disappeared although the claim was refused"
 say "refused while mounted"
 
-umount /mnt/lab
+umount /tmp/mnt
 rm -f /tmp/go
 usb_exercise claim --path "$busid" --go /tmp/go > /tmp/out 2>&1 &
 tool=$!
@@ -38,8 +38,8 @@ say "claimed after umount: $dev is gone from this machine"
 touch /tmp/go
 wait $tool || fail "usb_exercise claim failed: $(cat /tmp/out)"
 dev=$(wait_block "$s")
-mount -o ro "$dev" /mnt/lab
-expect_eq "file on the disk after release" "$(cat /mnt/lab/hello)" "usbhop was here"
+mount -o ro "$dev" /tmp/mnt
+expect_eq "file on the disk after release" "$(cat /tmp/mnt/hello)" "usbhop was here"
 say "released: $dev is back with its data"
 
 rm -f /tmp/go
@@ -49,5 +49,5 @@ wait_for 20 "the forced claim" grep -q "^CLAIMED" /tmp/out
 touch /tmp/go
 wait $tool || fail "usb_exercise claim --force failed: $(cat /tmp/out)"
 say "--force claims it while mounted"
-umount /mnt/lab 2>/dev/null || umount -l /mnt/lab
+umount /tmp/mnt 2>/dev/null || umount -l /tmp/mnt
 say "usb-storage-guard passed"
