@@ -186,6 +186,13 @@ size_t Connection::unacknowledged(int64_t stream) const {
     return it == impl_->streams.end() ? 0 : it->second.tx.buffered();
 }
 
+void Connection::consume(int64_t stream, size_t n) {
+    if (!impl_->conn || impl_->state != Impl::State::established) return;
+    ngtcp2_conn_extend_max_stream_offset(impl_->conn, stream, n);
+    ngtcp2_conn_extend_max_offset(impl_->conn, n);
+    impl_->ep.schedule(impl_.get());
+}
+
 void Connection::reset_stream(int64_t stream, uint64_t code) {
     auto it = impl_->streams.find(stream);
     if (it == impl_->streams.end() || !impl_->conn) return;
@@ -754,9 +761,11 @@ int Connection::Impl::on_handshake_confirmed() {
 int Connection::Impl::on_stream_data(uint32_t flags, int64_t id, const uint8_t* data, size_t len) {
     bool fin = flags & NGTCP2_STREAM_DATA_FLAG_FIN;
     if (handlers.on_stream_data) handlers.on_stream_data(id, ByteSpan(reinterpret_cast<const std::byte*>(data), len), fin);
-    // The data has been consumed: give the credit back.
-    ngtcp2_conn_extend_max_stream_offset(conn, id, len);
-    ngtcp2_conn_extend_max_offset(conn, len);
+    if (ep.config.auto_consume) {
+        // The data has been consumed: give the credit back.
+        ngtcp2_conn_extend_max_stream_offset(conn, id, len);
+        ngtcp2_conn_extend_max_offset(conn, len);
+    }
     return 0;
 }
 

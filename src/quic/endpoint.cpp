@@ -76,10 +76,14 @@ void Endpoint::listen(Trust trust, OnConnection on_connection) {
 }
 
 Result<Connection*> Endpoint::connect(const loop::SocketAddress& server, const identity::NodeId& expected,
-                                      Handlers handlers) {
+                                      Handlers handlers, const loop::SocketAddress& via) {
     Impl& ep = *impl_;
     size_t index = SIZE_MAX;
-    for (size_t i = 0; i < ep.paths.size(); ++i) {
+    if (!via.empty()) {
+        index = ep.find_path_index(via);
+        if (index == SIZE_MAX) return make_error("no local path " + via.to_string() + " on this endpoint");
+    }
+    for (size_t i = 0; i < ep.paths.size() && index == SIZE_MAX; ++i) {
         if (ep.paths[i].local.family() == server.family()) {
             index = i;
             break;

@@ -20,7 +20,7 @@
 //       on_writable(s)", which comes once room has been freed by
 //       acknowledgements. Data arrives through on_stream_data(s, bytes, fin),
 //       already in order; flow-control credit is given back when the callback
-//       returns. reset_stream / stop_sending abort one direction with an
+//       returns (or by consume(), see Config::auto_consume). reset_stream / stop_sending abort one direction with an
 //       application error code.
 //   datagrams: c->send_datagram(bytes) (at most max_datagram_size(); may be
 //       lost, never retransmitted) and on_datagram.
@@ -69,6 +69,10 @@ struct Config {
     size_t max_datagram_frame_size = 1400;   // 0: refuse DATAGRAM frames
     size_t datagram_queue = 256;             // datagrams waiting to be sent
     size_t max_connections = 4096;           // server
+    // Receive credit: given back as soon as on_stream_data returns, or, when
+    // false, only as the application calls Connection::consume() (so a slow
+    // consumer pushes back on the sender instead of buffering).
+    bool auto_consume = true;
 };
 
 struct PathInfo {
@@ -138,6 +142,8 @@ public:
     // Room left in the stream's send buffer, and bytes not yet acknowledged.
     size_t writable(int64_t stream) const;
     size_t unacknowledged(int64_t stream) const;
+    // With Config::auto_consume off: n bytes of the stream have been used up.
+    void consume(int64_t stream, size_t n);
     void reset_stream(int64_t stream, uint64_t code);
     void stop_sending(int64_t stream, uint64_t code);
 
@@ -184,8 +190,10 @@ public:
     // Server: accept connections from clients that trust() approves.
     void listen(Trust trust, OnConnection on_connection);
     // Client: start a handshake with the server that must be node `expected`.
+    // via: leave from this local address (a virtual path's label, or a
+    // socket's address); by default the first socket of the server's family.
     Result<Connection*> connect(const loop::SocketAddress& server, const identity::NodeId& expected,
-                                Handlers handlers);
+                                Handlers handlers, const loop::SocketAddress& via = {});
 
     // Graceful shutdown: closes every connection; run the loop until
     // connection_count() is 0 (a few round trips) before destroying.

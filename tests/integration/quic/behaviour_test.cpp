@@ -290,3 +290,67 @@ TEST_CASE("close_all tells every peer before the endpoint goes") {
     CHECK(a.info.reason == "server shutting down");
     CHECK(b.info.reason == "server shutting down");
 }
+
+TEST_CASE("a receiver that does not consume pushes back on the sender until it does") {
+    quic::Config server_cfg;
+    server_cfg.auto_consume = false;
+    server_cfg.stream_window = 64 * 1024;
+    server_cfg.max_stream_window = 64 * 1024;
+    quic::Config client_cfg;
+    client_cfg.stream_send_buffer = 256 * 1024;
+    Pair p(server_cfg, client_cfg);
+    Side client, server;
+    uint64_t arrived = 0;
+    int64_t sid = -1;
+    p.server_handlers.on_stream_data = [&](int64_t id, ByteSpan d, bool) {
+        arrived += d.size();
+        sid = id;
+    };
+    quic::Connection* c = connect(p, client, server);
+    auto s = c->open_stream();
+    REQUIRE(s);
+    Bytes data(1 << 20, std::byte{3});
+    size_t took = c->write(*s, data);
+    CHECK(took == client_cfg.stream_send_buffer);
+    p.run_until([] { return false; }, 300 * kMillisecond);
+    CHECK(arrived == server_cfg.stream_window);   // exactly one window, then nothing
+    p.accepted->consume(sid, arrived);
+    REQUIRE(p.run_until([&] { return arrived == 2 * server_cfg.stream_window; }));
+}
+
+TEST_CASE("a connection made over a virtual path (a relay) moves to the direct path") {
+    Pair p;
+    // The "relay": a socket that carries the client's packets to the server
+    // and the server's answers back to the client endpoint.
+    loop::Udp relay(p.loop);
+    REQUIRE(relay.bind(addr("127.0.0.1:0")));
+    loop::SocketAddress label = addr("192.0.2.1:7575");
+    uint64_t relayed = 0;
+    p.client->add_virtual_path(label, [&](const loop::SocketAddress& to, ByteSpan pkts, size_t segment) {
+        for (size_t off = 0; off < pkts.size(); off += segment) {
+            relay.try_send(pkts.subspan(off, std::min(segment, pkts.size() - off)), to);
+            ++relayed;
+        }
+    });
+    REQUIRE(relay.start_receiving([&](ByteSpan d, const loop::SocketAddress& from) {
+        p.client->receive_virtual(label, from, d);
+    }));
+    Side client, server;
+    p.server_handlers = watch(server);
+    auto c = p.client->connect(p.server->local_address(), p.server_key.id(), watch(client), label);
+    REQUIRE(c);
+    REQUIRE(p.run_until([&] { return client.up && p.accepted; }));
+    CHECK((*c)->path().local == label);
+    CHECK(p.accepted->path().remote == relay.local_address());
+    uint64_t before = relayed;
+    CHECK(before > 0);
+    REQUIRE((*c)->migrate(p.client->local_address()));
+    auto s = (*c)->open_stream();
+    REQUIRE(s);
+    std::string got;
+    p.server_handlers.on_stream_data = [&](int64_t, ByteSpan d, bool) { got += as_chars(d); };
+    p.accepted->set_handlers(p.server_handlers);
+    (*c)->write(*s, as_bytes("direct now"), true);
+    REQUIRE(p.run_until([&] { return got == "direct now" && p.accepted->path().remote == p.client->local_address(); }));
+    CHECK((*c)->path().local == p.client->local_address());
+}
