@@ -4,12 +4,14 @@
 // parse_configuration). Checks: a decoded message re-encodes to a payload no longer
 // than the input that decodes to the same message; seqnum ranges that decode
 // are ascending and answer contains() consistently.
+#include <algorithm>
 #include <cstdint>
 #include <iterator>
 
 #include "../fuzz_check.hpp"
 #include "proto/descriptors.hpp"
 #include "proto/messages.hpp"
+#include "proto/resume.hpp"
 
 using namespace usbhop;
 using namespace usbhop::proto;
@@ -47,6 +49,35 @@ void check_configuration(ByteSpan raw) {
     FUZZ_CHECK(endpoint_type(*c, 0x80) == TransferType::kControl);
 }
 
+// Resume.pending comes from the network: plan against a held set derived
+// from it and check the plan partitions pending exactly.
+void check_resume(const SeqRanges& pending) {
+    std::vector<uint64_t> held, in_flight;
+    for (size_t i = 0; i < pending.size() && i < 64; ++i) {
+        const SeqRange& r = pending[i];
+        (i % 2 ? held : in_flight).push_back(r.first + r.count / 2);
+        if (r.first > 1) held.push_back(r.first - 1);  // not pending unless the previous run touches
+    }
+    auto plan = plan_resume(pending, held, in_flight);
+    FUZZ_CHECK(plan.ok());
+    uint64_t missing_count = total_count(plan->missing);
+    uint64_t held_pending = 0;
+    std::vector<uint64_t> all = held;
+    all.insert(all.end(), in_flight.begin(), in_flight.end());
+    std::sort(all.begin(), all.end());
+    all.erase(std::unique(all.begin(), all.end()), all.end());
+    for (uint64_t s : all) {
+        if (contains(pending, s)) ++held_pending;
+        FUZZ_CHECK(!contains(plan->missing, s));
+    }
+    FUZZ_CHECK(missing_count + held_pending == total_count(pending));
+    for (const SeqRange& r : plan->missing) {
+        FUZZ_CHECK(contains(pending, r.first) && contains(pending, r.first + r.count - 1));
+    }
+    for (uint64_t s : plan->resend) FUZZ_CHECK(contains(pending, s));
+    for (uint64_t s : plan->forget) FUZZ_CHECK(!contains(pending, s));
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -67,7 +98,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!m || !*m) return 0;
     FUZZ_CHECK(static_cast<uint16_t>(type_of(**m)) == f.type);
     if (const auto* a = std::get_if<Ack>(&**m)) check_ranges(a->seqnums);
-    if (const auto* r = std::get_if<Resume>(&**m)) check_ranges(r->pending);
+    if (const auto* r = std::get_if<Resume>(&**m)) {
+        check_ranges(r->pending);
+        check_resume(r->pending);
+    }
     if (const auto* r = std::get_if<ResumeOk>(&**m)) check_ranges(r->missing);
 
     Bytes wire = encode(**m);
