@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <map>
 
 #include "client/attach.hpp"
 #include "client/client.hpp"
@@ -82,15 +83,27 @@ public:
     }
     void on_control(proto::Message&& m) override {
         if (auto* list = std::get_if<proto::DeviceList>(&m)) {
-            for (auto& d : list->devices) devices_.push_back(d);
+            for (auto& d : list->devices) {
+                devices_.push_back(d);
+                known_[d.device_id] = d;
+            }
             if (list->last) print_list();
         } else if (auto* a = std::get_if<proto::DeviceArrived>(&m)) {
+            known_[a->device.device_id] = a->device;
             event("arrived", a->device);
         } else if (auto* c = std::get_if<proto::DeviceChanged>(&m)) {
+            known_[c->device.device_id] = c->device;
             event("changed", c->device);
         } else if (auto* l = std::get_if<proto::DeviceLeft>(&m)) {
-            if (json_) std::printf("{\"event\":\"left\",\"device_id\":%u}\n", l->device_id);
-            else std::printf("left     device %u\n", l->device_id);
+            auto it = known_.find(l->device_id);
+            if (it != known_.end()) {
+                event("left", it->second);
+                known_.erase(it);
+            } else if (json_) {
+                std::printf("{\"event\":\"left\",\"device_id\":%u}\n", l->device_id);
+            } else {
+                std::printf("left     device %u\n", l->device_id);
+            }
             std::fflush(stdout);
         } else if (auto* e = std::get_if<proto::ErrorMsg>(&m)) {
             log::error("%s: %s", session_->server_name().c_str(), sanitize(e->message).c_str());
@@ -121,7 +134,7 @@ private:
             for (auto& d : devices_) std::printf("%s\n", device_line(d).c_str());
         }
         std::fflush(stdout);
-        if (!watch_) session_->stop("listed");
+        if (!watch_) session_->stop("listed", proto::Reason::kNone);
     }
     void event(const char* what, const proto::DeviceInfo& d) {
         if (json_) std::printf("%s\n", device_json(d, what).c_str());
@@ -132,6 +145,7 @@ private:
     bool watch_, json_;
     Session* session_ = nullptr;
     std::vector<proto::DeviceInfo> devices_;
+    std::map<uint32_t, proto::DeviceInfo> known_;  // for the lines of --watch
     bool listed_ = false;
     bool done_ = false;
     int status_ = 0;

@@ -276,12 +276,12 @@ void Session::protocol_error(const std::string& why) {
     incoming_.clear();
 }
 
-void Session::stop(const std::string& why) {
+void Session::stop(const std::string& why, proto::Reason reason) {
     const bool had = conn_ != nullptr;
     state_ = State::kStopped;
     reconnect_timer_.stop();
     ping_timer_.stop();
-    if (had) conn_->close(static_cast<uint64_t>(proto::Reason::kShuttingDown), why);
+    if (had) conn_->close(static_cast<uint64_t>(reason), why);
 }
 
 void Session::on_closed(const quic::CloseInfo& info) {

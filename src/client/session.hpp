@@ -74,7 +74,7 @@ public:
 
     Result<void> start();
     // Closes the connection (SHUTTING_DOWN) and stays down.
-    void stop(const std::string& why);
+    void stop(const std::string& why, proto::Reason reason = proto::Reason::kShuttingDown);
 
     State state() const { return state_; }
     bool ready() const { return state_ == State::kReady; }
