@@ -10,6 +10,7 @@ gadget_sourcesink ss pattern=1
 
 usb_exercise watch -d 1209:5353 -n 4 -t 60 > /tmp/events 2>&1 &
 watcher=$!
+trap 'echo "---- usb_exercise watch said ----"; cat /tmp/events' EXIT
 wait_for 10 "usb_exercise watch to be ready" grep -qx ready /tmp/events
 
 for round in 1 2; do
@@ -19,6 +20,7 @@ for round in 1 2; do
   gadget_unplug ss
   wait_for 10 "DeviceLeft $round" test "$(grep -c "^LEFT $busid" /tmp/events)" -ge $round
 done
+trap - EXIT
 wait $watcher || fail "usb_exercise watch exited with status $?: $(cat /tmp/events)"
 cat /tmp/events
 expect_eq "event sequence" "$(grep -v ready /tmp/events | cut -d' ' -f1 | tr '\n' ' ')" "ARRIVED LEFT ARRIVED LEFT "
