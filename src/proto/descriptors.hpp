@@ -37,7 +37,7 @@ struct InterfaceDescriptor {
 struct Configuration {
     uint8_t value = 0;  // bConfigurationValue
     uint8_t attributes = 0;
-    uint8_t max_power = 0;  // in the unit of the device's speed (2 mA or 8 mA)
+    uint8_t max_power = 0;                        // in the unit of the device's speed (2 mA or 8 mA)
     std::vector<InterfaceDescriptor> interfaces;  // every alternate setting, in descriptor order
     bool operator==(const Configuration&) const = default;
 };

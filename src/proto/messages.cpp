@@ -20,11 +20,31 @@ public:
         if (!error_) error_ = make_error(std::string("proto: ") + message_ + ": " + why);
     }
 
-    uint8_t u8(const char* field) { uint8_t v = 0; if (!r_.get_u8(v)) truncated(field); return v; }
-    uint16_t u16(const char* field) { uint16_t v = 0; if (!r_.get_u16(v)) truncated(field); return v; }
-    uint32_t u32(const char* field) { uint32_t v = 0; if (!r_.get_u32(v)) truncated(field); return v; }
-    uint64_t u64(const char* field) { uint64_t v = 0; if (!r_.get_u64(v)) truncated(field); return v; }
-    int32_t i32(const char* field) { int32_t v = 0; if (!r_.get_i32(v)) truncated(field); return v; }
+    uint8_t u8(const char* field) {
+        uint8_t v = 0;
+        if (!r_.get_u8(v)) truncated(field);
+        return v;
+    }
+    uint16_t u16(const char* field) {
+        uint16_t v = 0;
+        if (!r_.get_u16(v)) truncated(field);
+        return v;
+    }
+    uint32_t u32(const char* field) {
+        uint32_t v = 0;
+        if (!r_.get_u32(v)) truncated(field);
+        return v;
+    }
+    uint64_t u64(const char* field) {
+        uint64_t v = 0;
+        if (!r_.get_u64(v)) truncated(field);
+        return v;
+    }
+    int32_t i32(const char* field) {
+        int32_t v = 0;
+        if (!r_.get_i32(v)) truncated(field);
+        return v;
+    }
 
     bool boolean(const char* field) {
         uint8_t v = u8(field);
@@ -43,7 +63,8 @@ public:
     std::string str(const char* field) {
         uint16_t n = u16(field);
         if (n > kMaxString) {
-            fail(std::string(field) + " is " + std::to_string(n) + " bytes long, over the limit of " + std::to_string(kMaxString));
+            fail(std::string(field) + " is " + std::to_string(n) + " bytes long, over the limit of " +
+                 std::to_string(kMaxString));
             return {};
         }
         return std::string(as_chars(span(n, field)));
@@ -85,7 +106,8 @@ void put_ranges(ByteWriter& w, const SeqRanges& ranges) {
 SeqRanges get_ranges(In& in, const char* field) {
     uint32_t n = in.u32(field);
     if (n > kMaxRanges) {
-        in.fail(std::string(field) + ": " + std::to_string(n) + " ranges, over the limit of " + std::to_string(kMaxRanges));
+        in.fail(std::string(field) + ": " + std::to_string(n) + " ranges, over the limit of " +
+                std::to_string(kMaxRanges));
         return {};
     }
     SeqRanges out;
@@ -161,7 +183,8 @@ DeviceInfo get_device(In& in) {
         const Bytes& c = d.configurations[i];
         size_t total = c.size() >= 4 ? (std::to_integer<size_t>(c[2]) | std::to_integer<size_t>(c[3]) << 8) : 0;
         if (c.size() < 9 || c[0] != std::byte{9} || c[1] != std::byte{2} || total != c.size())
-            in.fail(dev + "configuration " + std::to_string(i) + " is not a CONFIGURATION descriptor of wTotalLength bytes");
+            in.fail(dev + "configuration " + std::to_string(i) +
+                    " is not a CONFIGURATION descriptor of wTotalLength bytes");
     }
     return d;
 }
@@ -235,7 +258,8 @@ void put(ByteWriter& w, const DeviceList& m) {
 void get(In& in, DeviceList& m) {
     m.last = in.boolean("last");
     uint32_t n = in.u32("count");
-    if (n > kMaxDevicesPerList) in.fail(std::to_string(n) + " devices, over the limit of " + std::to_string(kMaxDevicesPerList));
+    if (n > kMaxDevicesPerList)
+        in.fail(std::to_string(n) + " devices, over the limit of " + std::to_string(kMaxDevicesPerList));
     for (uint32_t i = 0; i < n && in.ok(); ++i) m.devices.push_back(get_device(in));
 }
 
@@ -358,14 +382,16 @@ void get(In& in, Submit& m) {
     if (m.type == TransferType::kIso) {
         uint32_t n = in.u32("packet_count");
         if (n > kMaxIsoPackets)
-            return in.fail(urb + std::to_string(n) + " iso packets, over the limit of " + std::to_string(kMaxIsoPackets));
+            return in.fail(urb + std::to_string(n) + " iso packets, over the limit of " +
+                           std::to_string(kMaxIsoPackets));
         uint64_t sum = 0;
         for (uint32_t i = 0; i < n && in.ok(); ++i) {
             m.iso_packets.push_back(in.u32("packet_length"));
             sum += m.iso_packets.back();
         }
         if (in.ok() && sum != m.length)
-            return in.fail(urb + "iso packet lengths add up to " + std::to_string(sum) + ", not length " + std::to_string(m.length));
+            return in.fail(urb + "iso packet lengths add up to " + std::to_string(sum) + ", not length " +
+                           std::to_string(m.length));
     }
     if (!m.is_in()) m.data = in.bytes(m.length, "data");
 }
@@ -399,7 +425,8 @@ void get(In& in, Complete& m) {
     if (m.seqnum == 0) return in.fail("seqnum 0 is never used");
     if (m.actual_length > kMaxTransferLength)
         return in.fail(urb + "actual_length " + std::to_string(m.actual_length) + " exceeds the 16 MiB limit");
-    if (n > kMaxIsoPackets) return in.fail(urb + std::to_string(n) + " iso packets, over the limit of " + std::to_string(kMaxIsoPackets));
+    if (n > kMaxIsoPackets)
+        return in.fail(urb + std::to_string(n) + " iso packets, over the limit of " + std::to_string(kMaxIsoPackets));
     uint64_t sum = 0;
     for (uint32_t i = 0; i < n && in.ok(); ++i) {
         IsoPacketResult p;
@@ -410,7 +437,8 @@ void get(In& in, Complete& m) {
         m.iso_packets.push_back(p);
     }
     if (in.ok() && n > 0 && sum != m.actual_length)
-        return in.fail(urb + "iso packets add up to " + std::to_string(sum) + ", not actual_length " + std::to_string(m.actual_length));
+        return in.fail(urb + "iso packets add up to " + std::to_string(sum) + ", not actual_length " +
+                       std::to_string(m.actual_length));
     uint32_t data_length = in.u32("data_length");
     if (in.ok() && data_length != 0 && data_length != m.actual_length)
         return in.fail(urb + "data_length " + std::to_string(data_length) + " is neither 0 nor actual_length " +
@@ -444,17 +472,28 @@ struct TypeInfo {
     const char* name;
 };
 constexpr TypeInfo kTypes[] = {
-    {MsgType::kHello, "Hello"},           {MsgType::kHelloAck, "HelloAck"},
-    {MsgType::kError, "Error"},           {MsgType::kPing, "Ping"},
-    {MsgType::kPong, "Pong"},             {MsgType::kListDevices, "ListDevices"},
-    {MsgType::kDeviceList, "DeviceList"}, {MsgType::kDeviceArrived, "DeviceArrived"},
-    {MsgType::kDeviceLeft, "DeviceLeft"}, {MsgType::kDeviceChanged, "DeviceChanged"},
-    {MsgType::kAttach, "Attach"},         {MsgType::kAttachOk, "AttachOk"},
-    {MsgType::kAttachError, "AttachError"}, {MsgType::kDetach, "Detach"},
-    {MsgType::kDetached, "Detached"},     {MsgType::kResume, "Resume"},
-    {MsgType::kResumeOk, "ResumeOk"},     {MsgType::kBind, "Bind"},
-    {MsgType::kSubmit, "Submit"},         {MsgType::kComplete, "Complete"},
-    {MsgType::kUnlink, "Unlink"},         {MsgType::kUnlinkResult, "UnlinkResult"},
+    {MsgType::kHello, "Hello"},
+    {MsgType::kHelloAck, "HelloAck"},
+    {MsgType::kError, "Error"},
+    {MsgType::kPing, "Ping"},
+    {MsgType::kPong, "Pong"},
+    {MsgType::kListDevices, "ListDevices"},
+    {MsgType::kDeviceList, "DeviceList"},
+    {MsgType::kDeviceArrived, "DeviceArrived"},
+    {MsgType::kDeviceLeft, "DeviceLeft"},
+    {MsgType::kDeviceChanged, "DeviceChanged"},
+    {MsgType::kAttach, "Attach"},
+    {MsgType::kAttachOk, "AttachOk"},
+    {MsgType::kAttachError, "AttachError"},
+    {MsgType::kDetach, "Detach"},
+    {MsgType::kDetached, "Detached"},
+    {MsgType::kResume, "Resume"},
+    {MsgType::kResumeOk, "ResumeOk"},
+    {MsgType::kBind, "Bind"},
+    {MsgType::kSubmit, "Submit"},
+    {MsgType::kComplete, "Complete"},
+    {MsgType::kUnlink, "Unlink"},
+    {MsgType::kUnlinkResult, "UnlinkResult"},
     {MsgType::kAck, "Ack"},
 };
 static_assert(std::size(kTypes) == std::variant_size_v<Message>);
@@ -484,8 +523,7 @@ SeqRanges to_ranges(std::vector<uint64_t> seqnums) {
     for (uint64_t s : seqnums) {
         if (!out.empty() && out.back().first + out.back().count == s && out.back().count < UINT32_MAX)
             ++out.back().count;
-        else
-            out.push_back(SeqRange{s, 1});
+        else out.push_back(SeqRange{s, 1});
     }
     return out;
 }
@@ -531,7 +569,8 @@ Result<std::optional<Message>> decode(const Frame& frame) {
     if (frame.flags & kFlagOptional) return std::optional<Message>{};
     char type[8];
     std::snprintf(type, sizeof type, "0x%04x", frame.type);
-    return make_error(std::string("proto: unknown message type ") + type + " not marked optional; the peer speaks a protocol we do not");
+    return make_error(std::string("proto: unknown message type ") + type +
+                      " not marked optional; the peer speaks a protocol we do not");
 }
 
 Result<void> check_allowed(const Message& m, StreamKind stream, Sender from) {
@@ -541,18 +580,24 @@ Result<void> check_allowed(const Message& m, StreamKind stream, Sender from) {
     bool urb = static_cast<uint16_t>(t) >= static_cast<uint16_t>(MsgType::kBind);
     bool from_client = false;
     switch (t) {
-    case MsgType::kHello: case MsgType::kListDevices: case MsgType::kAttach: case MsgType::kDetach:
-    case MsgType::kResume: case MsgType::kBind: case MsgType::kSubmit: case MsgType::kUnlink: case MsgType::kAck:
-        from_client = true;
-        break;
-    default:
-        break;
+    case MsgType::kHello:
+    case MsgType::kListDevices:
+    case MsgType::kAttach:
+    case MsgType::kDetach:
+    case MsgType::kResume:
+    case MsgType::kBind:
+    case MsgType::kSubmit:
+    case MsgType::kUnlink:
+    case MsgType::kAck: from_client = true; break;
+    default: break;
     }
     const char* name = type_name(static_cast<uint16_t>(t));
     if (urb != (stream == StreamKind::kUrb))
-        return make_error(std::string("proto: ") + name + " is not allowed on " + (urb ? "the control stream" : "a URB stream"));
+        return make_error(std::string("proto: ") + name + " is not allowed on " +
+                          (urb ? "the control stream" : "a URB stream"));
     if (from_client != (from == Sender::kClient))
-        return make_error(std::string("proto: ") + name + " may only be sent by the " + (from_client ? "client" : "server"));
+        return make_error(std::string("proto: ") + name + " may only be sent by the " +
+                          (from_client ? "client" : "server"));
     return {};
 }
 

@@ -95,7 +95,7 @@ struct Hello {  // client -> server, first frame of the connection
     bool operator==(const Hello&) const = default;
 };
 
-struct HelloAck {  // server -> client
+struct HelloAck {               // server -> client
     uint16_t version = 0;       // the highest version in both ranges
     uint64_t capabilities = 0;  // the bits both sides set
     Token session_token{};      // present it in a later Hello to resume
@@ -122,7 +122,7 @@ struct Pong {
     bool operator==(const Pong&) const = default;
 };
 
-struct ListDevices {  // client -> server
+struct ListDevices {     // client -> server
     bool watch = false;  // also send DeviceArrived/Left/Changed from now on
     bool operator==(const ListDevices&) const = default;
 };
@@ -145,7 +145,7 @@ struct DeviceInfo {
     std::string manufacturer;  // string descriptors, UTF-8, "" when absent
     std::string product;
     std::string serial;
-    Bytes device_descriptor;          // 18 bytes, raw (little-endian USB order)
+    Bytes device_descriptor;            // 18 bytes, raw (little-endian USB order)
     std::vector<Bytes> configurations;  // every configuration descriptor, raw, wTotalLength bytes each
     bool operator==(const DeviceInfo&) const = default;
 };
@@ -223,16 +223,16 @@ inline constexpr uint16_t kSubmitShortNotOk = 0x0001;
 inline constexpr uint16_t kSubmitZeroPacket = 0x0002;
 inline constexpr uint16_t kSubmitIsoAsap = 0x0004;
 
-struct Submit {  // client -> server
+struct Submit {            // client -> server
     uint64_t seqnum = 0;   // per attachment, >= 1, increasing per endpoint; never reused
     uint8_t endpoint = 0;  // address incl. direction of this transfer (control: 0x80 when the data stage is IN)
     TransferType type = TransferType::kBulk;
     uint16_t flags = 0;
-    uint32_t length = 0;    // transfer buffer length
-    uint32_t interval = 0;  // as the client's driver asked (informational)
-    std::array<std::byte, 8> setup{};     // control only, raw USB order
-    std::vector<uint32_t> iso_packets;    // iso only: each packet's length; they add up to length
-    Bytes data;                           // OUT: length bytes (iso: packets back to back); IN: empty
+    uint32_t length = 0;                // transfer buffer length
+    uint32_t interval = 0;              // as the client's driver asked (informational)
+    std::array<std::byte, 8> setup{};   // control only, raw USB order
+    std::vector<uint32_t> iso_packets;  // iso only: each packet's length; they add up to length
+    Bytes data;                         // OUT: length bytes (iso: packets back to back); IN: empty
     bool is_in() const { return endpoint & kEndpointDirIn; }
     bool operator==(const Submit&) const = default;
 };
@@ -249,7 +249,7 @@ struct Complete {  // server -> client: the URB's one terminal result
     uint32_t actual_length = 0;  // bytes transferred, IN or OUT
     int32_t start_frame = 0;
     std::vector<IsoPacketResult> iso_packets;  // iso: one per submitted packet
-    Bytes data;  // IN: actual_length bytes (iso: packets' data back to back); OUT: empty
+    Bytes data;                                // IN: actual_length bytes (iso: packets' data back to back); OUT: empty
     bool operator==(const Complete&) const = default;
 };
 
@@ -276,8 +276,8 @@ struct Ack {  // client -> server: these terminal results arrived; forget them
 };
 
 using Message = std::variant<Hello, HelloAck, ErrorMsg, Ping, Pong, ListDevices, DeviceList, DeviceArrived, DeviceLeft,
-                             DeviceChanged, Attach, AttachOk, AttachError, Detach, Detached, Resume, ResumeOk, Bind, Submit,
-                             Complete, Unlink, UnlinkResult, Ack>;
+                             DeviceChanged, Attach, AttachOk, AttachError, Detach, Detached, Resume, ResumeOk, Bind,
+                             Submit, Complete, Unlink, UnlinkResult, Ack>;
 
 MsgType type_of(const Message& m);
 const char* type_name(uint16_t type);

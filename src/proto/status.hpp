@@ -42,20 +42,20 @@ const char* status_name(UrbStatus status);
 // Detached.reason. Also the QUIC application error code when a connection is
 // closed for that reason.
 enum class Reason : uint16_t {
-    kNone = 0,            // no error; Detached: the client asked for it
-    kProtocol = 1,        // malformed or unexpected message
-    kVersion = 2,         // no protocol version in common
-    kNotAuthorized = 3,   // the peer is not allowed to do this
-    kNotFound = 4,        // no such device or attachment
-    kNotShared = 5,       // the device exists but is not exported to this peer
-    kInUse = 6,           // attached by another peer (AttachError.holder says who)
-    kGone = 7,            // the device was unplugged
-    kBusy = 8,            // a server limit was reached; try later
-    kInternal = 9,        // the server failed (libusb error, claim failed, ...)
-    kSessionExpired = 10, // the resume token is unknown or its grace period is over
-    kShuttingDown = 11,   // the server is stopping
-    kTooLarge = 12,       // a message or transfer beyond the limits
-    kClaimFailed = 13,    // the server could not take the device from its driver
+    kNone = 0,             // no error; Detached: the client asked for it
+    kProtocol = 1,         // malformed or unexpected message
+    kVersion = 2,          // no protocol version in common
+    kNotAuthorized = 3,    // the peer is not allowed to do this
+    kNotFound = 4,         // no such device or attachment
+    kNotShared = 5,        // the device exists but is not exported to this peer
+    kInUse = 6,            // attached by another peer (AttachError.holder says who)
+    kGone = 7,             // the device was unplugged
+    kBusy = 8,             // a server limit was reached; try later
+    kInternal = 9,         // the server failed (libusb error, claim failed, ...)
+    kSessionExpired = 10,  // the resume token is unknown or its grace period is over
+    kShuttingDown = 11,    // the server is stopping
+    kTooLarge = 12,        // a message or transfer beyond the limits
+    kClaimFailed = 13,     // the server could not take the device from its driver
 };
 
 const char* reason_name(Reason reason);

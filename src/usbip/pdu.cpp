@@ -103,19 +103,22 @@ void encode(const Pdu& pdu, Bytes& out) {
 }
 
 Result<Header> decode_header(ByteSpan header) {
-    if (header.size() < kHeaderSize) return make_error("usbip: truncated header (" + std::to_string(header.size()) + " of 48 bytes)");
+    if (header.size() < kHeaderSize)
+        return make_error("usbip: truncated header (" + std::to_string(header.size()) + " of 48 bytes)");
     ByteReader r(header.first(kHeaderSize));
     Header h;
-    uint32_t command = 0, direction = 0, word5 = 0, word6 = 0, word7 = 0, word8 = 0;
+    uint32_t command = 0, direction = 0, length = 0, number_of_packets = 0;
     r.get_u32(command);
     r.get_u32(h.base.seqnum);
     r.get_u32(h.base.devid);
     r.get_u32(direction);
     r.get_u32(h.base.ep);
-    r.get_u32(word5);
-    r.get_u32(word6);
-    r.get_u32(word7);
-    r.get_u32(word8);
+    // SUBMITs: 0x18 is transfer_buffer_length (CMD) or actual_length (RET),
+    // 0x20 number_of_packets; in UNLINKs both are padding.
+    r.skip(4);
+    r.get_u32(length);
+    r.skip(4);
+    r.get_u32(number_of_packets);
     assert(r.ok());
 
     if (command < 1 || command > 4) {
@@ -126,23 +129,26 @@ Result<Header> decode_header(ByteSpan header) {
     }
     h.command = static_cast<Command>(command);
     const char* name = command_name(command);
-    if (direction > 1) return make_error(describe(name, h.base.seqnum) + "direction " + std::to_string(direction) + " is neither 0 (OUT) nor 1 (IN)");
-    if (h.base.ep > 15) return make_error(describe(name, h.base.seqnum) + "endpoint " + std::to_string(h.base.ep) + " is out of range 0..15");
+    if (direction > 1)
+        return make_error(describe(name, h.base.seqnum) + "direction " + std::to_string(direction) +
+                          " is neither 0 (OUT) nor 1 (IN)");
+    if (h.base.ep > 15)
+        return make_error(describe(name, h.base.seqnum) + "endpoint " + std::to_string(h.base.ep) +
+                          " is out of range 0..15");
     h.base.direction = static_cast<Direction>(direction);
 
     if (h.command == Command::kCmdSubmit || h.command == Command::kRetSubmit) {
-        // CMD: word6 is transfer_buffer_length. RET: word6 is actual_length.
-        h.length = word6;
-        h.number_of_packets = word8;
+        h.length = length;
+        h.number_of_packets = number_of_packets;
         const char* field = h.command == Command::kCmdSubmit ? "transfer_buffer_length " : "actual_length ";
         if (h.length > kMaxTransferLength)
-            return make_error(describe(name, h.base.seqnum) + field + std::to_string(h.length) + " exceeds the 16 MiB limit");
+            return make_error(describe(name, h.base.seqnum) + field + std::to_string(h.length) +
+                              " exceeds the 16 MiB limit");
         if (iso_packet_count(h.number_of_packets) > kMaxIsoPackets)
-            return make_error(describe(name, h.base.seqnum) + "number_of_packets " + std::to_string(h.number_of_packets) +
-                              " exceeds the limit of " + std::to_string(kMaxIsoPackets));
+            return make_error(describe(name, h.base.seqnum) + "number_of_packets " +
+                              std::to_string(h.number_of_packets) + " exceeds the limit of " +
+                              std::to_string(kMaxIsoPackets));
     }
-    (void)word5;
-    (void)word7;
     return h;
 }
 
@@ -164,7 +170,8 @@ Result<Pdu> decode_pdu(ByteSpan pdu, Direction ret_submit_direction) {
     const char* name = command_name(static_cast<uint32_t>(h.command));
     size_t want = kHeaderSize + body_length(h, ret_submit_direction);
     if (pdu.size() != want)
-        return make_error(describe(name, h.base.seqnum) + "expected " + std::to_string(want) + " bytes, got " + std::to_string(pdu.size()));
+        return make_error(describe(name, h.base.seqnum) + "expected " + std::to_string(want) + " bytes, got " +
+                          std::to_string(pdu.size()));
 
     ByteReader r(pdu);
     r.skip(20);
@@ -194,8 +201,9 @@ Result<Pdu> decode_pdu(ByteSpan pdu, Direction ret_submit_direction) {
         }
         // Packets share one buffer without overlapping, so their lengths fit it.
         if (total > c.transfer_buffer_length)
-            return make_error(describe(name, h.base.seqnum) + "iso packets' lengths add up to " + std::to_string(total) +
-                              ", more than the " + std::to_string(c.transfer_buffer_length) + "-byte buffer");
+            return make_error(describe(name, h.base.seqnum) + "iso packets' lengths add up to " +
+                              std::to_string(total) + ", more than the " + std::to_string(c.transfer_buffer_length) +
+                              "-byte buffer");
         return Pdu{std::move(c)};
     }
     case Command::kRetSubmit: {
@@ -214,8 +222,8 @@ Result<Pdu> decode_pdu(ByteSpan pdu, Direction ret_submit_direction) {
             uint64_t sum = 0;
             for (const IsoPacket& p : s.iso) sum += p.actual_length;
             if (sum != s.actual_length)
-                return make_error(describe(name, h.base.seqnum) + "iso packets' actual_length add up to " + std::to_string(sum) +
-                                  ", not actual_length " + std::to_string(s.actual_length));
+                return make_error(describe(name, h.base.seqnum) + "iso packets' actual_length add up to " +
+                                  std::to_string(sum) + ", not actual_length " + std::to_string(s.actual_length));
         }
         return Pdu{std::move(s)};
     }

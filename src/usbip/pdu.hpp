@@ -98,8 +98,8 @@ struct CmdSubmit {
     uint32_t number_of_packets = 0;  // raw: 0 or kNoIsoPackets for non-iso
     int32_t interval = 0;
     std::array<std::byte, 8> setup{};
-    Bytes data;                       // OUT: transfer_buffer_length bytes; IN: empty
-    std::vector<IsoPacket> iso;       // iso_packet_count(number_of_packets) entries
+    Bytes data;                  // OUT: transfer_buffer_length bytes; IN: empty
+    std::vector<IsoPacket> iso;  // iso_packet_count(number_of_packets) entries
     bool operator==(const CmdSubmit&) const = default;
 };
 
@@ -110,7 +110,7 @@ struct RetSubmit {
     int32_t start_frame = 0;
     uint32_t number_of_packets = 0;
     uint32_t error_count = 0;
-    Bytes data;                  // IN: actual_length bytes (compacted for iso); OUT: empty
+    Bytes data;  // IN: actual_length bytes (compacted for iso); OUT: empty
     std::vector<IsoPacket> iso;
     bool operator==(const RetSubmit&) const = default;
 };

@@ -39,20 +39,22 @@ Result<void> check_ret_submit(const SubmittedUrb& urb, const RetSubmit& reply) {
                           std::to_string(urb.transfer_buffer_length) + "-byte buffer");
     size_t want_data = urb.direction == Direction::kIn ? reply.actual_length : 0;
     if (reply.data.size() != want_data)
-        return make_error(about(urb) + "has " + std::to_string(reply.data.size()) + " data bytes, expected " + std::to_string(want_data));
+        return make_error(about(urb) + "has " + std::to_string(reply.data.size()) + " data bytes, expected " +
+                          std::to_string(want_data));
     if (reply.number_of_packets != urb.number_of_packets)
-        return make_error(about(urb) + "number_of_packets " + std::to_string(reply.number_of_packets) + " differs from the URB's " +
-                          std::to_string(urb.number_of_packets));
+        return make_error(about(urb) + "number_of_packets " + std::to_string(reply.number_of_packets) +
+                          " differs from the URB's " + std::to_string(urb.number_of_packets));
     if (reply.iso.size() != urb.iso.size())
-        return make_error(about(urb) + std::to_string(reply.iso.size()) + " iso descriptors for " + std::to_string(urb.iso.size()) + " packets");
+        return make_error(about(urb) + std::to_string(reply.iso.size()) + " iso descriptors for " +
+                          std::to_string(urb.iso.size()) + " packets");
     uint64_t sum = 0;
     for (size_t i = 0; i < reply.iso.size(); ++i) {
         const IsoPacket& p = reply.iso[i];
         if (p.offset != urb.iso[i].offset || p.length != urb.iso[i].length)
             return make_error(about(urb) + "iso packet " + std::to_string(i) + " changed its offset or length");
         if (p.actual_length > p.length)
-            return make_error(about(urb) + "iso packet " + std::to_string(i) + " actual_length " + std::to_string(p.actual_length) +
-                              " exceeds its length " + std::to_string(p.length));
+            return make_error(about(urb) + "iso packet " + std::to_string(i) + " actual_length " +
+                              std::to_string(p.actual_length) + " exceeds its length " + std::to_string(p.length));
         sum += p.actual_length;
     }
     if (!reply.iso.empty() && sum != reply.actual_length)
@@ -76,7 +78,8 @@ Result<RetSubmit> make_ret_submit(const SubmittedUrb& urb, int32_t status, uint3
 Result<RetSubmit> make_iso_ret_submit(const SubmittedUrb& urb, int32_t status, std::span<const IsoPacketResult> packets,
                                       int32_t start_frame) {
     if (packets.size() != urb.iso.size())
-        return make_error(about(urb) + std::to_string(packets.size()) + " packet results for " + std::to_string(urb.iso.size()) + " packets");
+        return make_error(about(urb) + std::to_string(packets.size()) + " packet results for " +
+                          std::to_string(urb.iso.size()) + " packets");
     RetSubmit r;
     r.base.seqnum = urb.seqnum;
     r.status = status;
@@ -91,7 +94,8 @@ Result<RetSubmit> make_iso_ret_submit(const SubmittedUrb& urb, int32_t status, s
                               " data bytes, expected " + std::to_string(want));
         total += p.actual_length;
         if (total > urb.transfer_buffer_length)
-            return make_error(about(urb) + "iso packets exceed the " + std::to_string(urb.transfer_buffer_length) + "-byte buffer");
+            return make_error(about(urb) + "iso packets exceed the " + std::to_string(urb.transfer_buffer_length) +
+                              "-byte buffer");
         r.iso.push_back(IsoPacket{urb.iso[i].offset, urb.iso[i].length, p.actual_length, p.status});
         r.data.insert(r.data.end(), p.data.begin(), p.data.end());
         if (p.status != 0) ++r.error_count;

@@ -39,8 +39,9 @@ Result<std::optional<Pdu>> StreamDecoder::next() {
     const Header& h = *header;
     bool is_command = h.command == Command::kCmdSubmit || h.command == Command::kCmdUnlink;
     if (is_command != commands_)
-        return fail(make_error(std::string("usbip: unexpected ") + command_name(static_cast<uint32_t>(h.command)) + " (seqnum " +
-                               std::to_string(h.base.seqnum) + ") on a stream of " + (commands_ ? "commands" : "replies")));
+        return fail(make_error(std::string("usbip: unexpected ") + command_name(static_cast<uint32_t>(h.command)) +
+                               " (seqnum " + std::to_string(h.base.seqnum) + ") on a stream of " +
+                               (commands_ ? "commands" : "replies")));
 
     Direction ret_direction = Direction::kIn;
     if (h.command == Command::kRetSubmit) {

@@ -32,7 +32,8 @@ void usbip_corpus(const fs::path& dir) {
         // usbip_protocol.rst: CmdIntrIN, CmdIntrOUT
         "00000001 00000d05 0001000f 00000001 00000001 00000200 00000040 ffffffff 00000000 00000004 00000000 00000000",
         "00000001 00000d06 0001000f 00000000 00000001 00000000 00000040 ffffffff 00000000 00000004 00000000 00000000"
-        "ffffffff860008a784ce5ae212376300000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000",
+        "ffffffff860008a784ce5ae212376300000000000000000000000000000000000000000000000000000000000000000000000000000000"
+        "000000000000000000",
         // CMD_UNLINK
         "00000002 00000011 0001000f 00000000 00000000 00000010 00000000 00000000 00000000 00000000 00000000 00000000",
         // iso IN, 2 packets
@@ -48,7 +49,8 @@ void usbip_corpus(const fs::path& dir) {
     const char* replies[] = {
         // usbip_protocol.rst: RetIntrIn (seqnum odd: IN), RetIntrOut (even: OUT)
         "00000003 00000d05 00000000 00000000 00000000 00000000 00000040 ffffffff 00000000 00000000 00000000 00000000"
-        "ffffffff860011a784ce5ae2123763612891b1020100000400000000000000000000000000000000000000000000000000000000000000000000000000000000",
+        "ffffffff860011a784ce5ae2123763612891b1020100000400000000000000000000000000000000000000000000000000000000000000"
+        "000000000000000000",
         "00000003 00000d06 00000000 00000000 00000000 00000000 00000040 ffffffff 00000000 00000000 00000000 00000000",
         // RET_UNLINK -ECONNRESET
         "00000004 00000011 00000000 00000000 00000000 ffffff98 00000000 00000000 00000000 00000000 00000000 00000000",
@@ -85,7 +87,8 @@ void proto_corpora(const fs::path& stream_dir, const fs::path& message_dir) {
         (is_urb ? urb : control).insert((is_urb ? urb : control).end(), frame.begin(), frame.end());
         write(stream_dir, n, is_urb ? 1 : 0, static_cast<uint8_t>(n), frame);
         // proto_message.cpp: a 2-byte selector (index into its type table) and the payload.
-        write(message_dir, n, 0, static_cast<uint8_t>(m.index()), Bytes(frame.begin() + proto::kFrameHeaderSize, frame.end()));
+        write(message_dir, n, 0, static_cast<uint8_t>(m.index()),
+              Bytes(frame.begin() + proto::kFrameHeaderSize, frame.end()));
         ++n;
     }
     // proto_message.cpp: selector bit 13 feeds parse_configuration().

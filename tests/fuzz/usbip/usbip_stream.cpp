@@ -93,7 +93,8 @@ void check_reply_for(const CmdSubmit& c) {
     FUZZ_CHECK(reply.ok());
     FUZZ_CHECK(check_ret_submit(u, *reply).ok());
 
-    StreamDecoder kernel = StreamDecoder::for_replies([&](uint32_t) { return std::optional<Direction>{c.base.direction}; });
+    StreamDecoder kernel =
+        StreamDecoder::for_replies([&](uint32_t) { return std::optional<Direction>{c.base.direction}; });
     kernel.feed(encode(*reply));
     auto back = kernel.next();
     FUZZ_CHECK(back.ok() && back->has_value());

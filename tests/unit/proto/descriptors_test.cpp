@@ -15,13 +15,13 @@ namespace {
 // descriptor in between), plus an IAD before them.
 const char* const kAudioConfig =
     "09 02 41 00 02 01 00 80 32"
-    "08 0b 00 02 01 00 00 00"            // interface association
-    "09 04 00 00 01 01 01 00 00"         // interface 0 alt 0
-    "07 05 83 03 08 00 04"               // interrupt IN 0x83
-    "09 04 01 00 00 01 02 00 00"         // interface 1 alt 0
-    "09 04 01 01 01 01 02 00 00"         // interface 1 alt 1
-    "07 24 01 01 01 01 00"               // class-specific AS
-    "07 05 01 05 c8 00 01";              // iso OUT 0x01, 200 bytes
+    "08 0b 00 02 01 00 00 00"     // interface association
+    "09 04 00 00 01 01 01 00 00"  // interface 0 alt 0
+    "07 05 83 03 08 00 04"        // interrupt IN 0x83
+    "09 04 01 00 00 01 02 00 00"  // interface 1 alt 0
+    "09 04 01 01 01 01 02 00 00"  // interface 1 alt 1
+    "07 24 01 01 01 01 00"        // class-specific AS
+    "07 05 01 05 c8 00 01";       // iso OUT 0x01, 200 bytes
 
 }  // namespace
 
@@ -66,7 +66,8 @@ TEST_CASE("malformed configuration descriptors are refused with the offset named
         {"descriptor past the end", "09 02 0c 00 01 01 00 80 32 09 04 00", "offset 9: bLength 9 runs past the end"},
         {"header cut off", "09 02 0a 00 01 01 00 80 32 09", "offset 9: a descriptor header is cut off"},
         {"short interface", "09 02 0d 00 01 01 00 80 32 04 04 00 00", "INTERFACE descriptor of 4 bytes"},
-        {"endpoint without interface", "09 02 10 00 01 01 00 80 32 07 05 81 02 00 02 00", "ENDPOINT descriptor before any INTERFACE"},
+        {"endpoint without interface", "09 02 10 00 01 01 00 80 32 07 05 81 02 00 02 00",
+         "ENDPOINT descriptor before any INTERFACE"},
         {"short endpoint", "09 02 17 00 01 01 00 80 32 09 04 00 00 01 08 06 50 00 05 05 81 02 00",
          "ENDPOINT descriptor of 5 bytes"},
         {"endpoint 0 described", "09 02 19 00 01 01 00 80 32 09 04 00 00 01 08 06 50 00 07 05 80 02 00 02 00",

@@ -33,7 +33,11 @@ std::vector<Frame> drain(FrameDecoder& d) {
 TEST_CASE("a frame is type, flags, length and payload, big-endian") {
     Bytes out;
     append_frame(out, 0x0041, kFlagOptional, test::from_hex("aabbcc"));
-    CHECK(to_hex(out) == "0041" "0001" "00000003" "aabbcc");
+    CHECK(to_hex(out) ==
+          "0041"
+          "0001"
+          "00000003"
+          "aabbcc");
 }
 
 TEST_CASE("frames split at every byte boundary come out whole and in order") {

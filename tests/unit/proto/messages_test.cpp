@@ -109,7 +109,8 @@ TEST_CASE("unknown message types: skipped when optional, an error otherwise") {
     CHECK_FALSE(optional->has_value());
     auto mandatory = decode(Frame{0x0999, 0, from_hex("0102")});
     REQUIRE_FALSE(mandatory.ok());
-    CHECK(mandatory.error().message == "proto: unknown message type 0x0999 not marked optional; the peer speaks a protocol we do not");
+    CHECK(mandatory.error().message ==
+          "proto: unknown message type 0x0999 not marked optional; the peer speaks a protocol we do not");
     // a known type is decoded whatever its flags say
     auto ping = decode(Frame{static_cast<uint16_t>(MsgType::kPing), kFlagOptional, from_hex("0000000000000001")});
     REQUIRE(ping.ok());
@@ -126,19 +127,24 @@ TEST_CASE("malformed messages are refused with the message and field named") {
     const std::string seq = "0000000000000001";
     const Case cases[] = {
         {"Hello with an empty version range", MsgType::kHello,
-         "0002 0001 0000000000000000 00000000000000000000000000000000 0000", "proto: Hello: version range 2..1 is empty"},
-        {"Hello with version 0", MsgType::kHello,
-         "0000 0001 0000000000000000 00000000000000000000000000000000 0000", "version range 0..1 is empty"},
+         "0002 0001 0000000000000000 00000000000000000000000000000000 0000",
+         "proto: Hello: version range 2..1 is empty"},
+        {"Hello with version 0", MsgType::kHello, "0000 0001 0000000000000000 00000000000000000000000000000000 0000",
+         "version range 0..1 is empty"},
         {"Hello with a string over the limit", MsgType::kHello,
          "0001 0001 0000000000000000 00000000000000000000000000000000 0401", "software is 1025 bytes long"},
         {"HelloAck with resumed = 2", MsgType::kHelloAck,
          "0001 0000000000000000 00000000000000000000000000000000 02 00007530 0000", "resumed is 2, not 0 or 1"},
-        {"Submit with seqnum 0", MsgType::kSubmit, "0000000000000000 81 02 0000 00000040 00000000", "seqnum 0 is never used"},
-        {"Submit with transfer type 4", MsgType::kSubmit, seq + "81 04 0000 00000040 00000000", "unknown transfer type 4"},
-        {"Submit over 16 MiB", MsgType::kSubmit, seq + "81 02 0000 01000001 00000000", "length 16777217 exceeds the 16 MiB limit"},
+        {"Submit with seqnum 0", MsgType::kSubmit, "0000000000000000 81 02 0000 00000040 00000000",
+         "seqnum 0 is never used"},
+        {"Submit with transfer type 4", MsgType::kSubmit, seq + "81 04 0000 00000040 00000000",
+         "unknown transfer type 4"},
+        {"Submit over 16 MiB", MsgType::kSubmit, seq + "81 02 0000 01000001 00000000",
+         "length 16777217 exceeds the 16 MiB limit"},
         {"Submit with reserved endpoint bits", MsgType::kSubmit, seq + "91 02 0000 00000040 00000000", "reserved bits"},
         {"Submit OUT missing data", MsgType::kSubmit, seq + "02 02 0000 00000004 00000000 dead", "truncated at data"},
-        {"Submit control missing setup", MsgType::kSubmit, seq + "80 00 0000 00000012 00000000 8006", "truncated at setup"},
+        {"Submit control missing setup", MsgType::kSubmit, seq + "80 00 0000 00000012 00000000 8006",
+         "truncated at setup"},
         {"Submit iso with too many packets", MsgType::kSubmit, seq + "83 01 0000 00000000 00000001 00000401",
          "1025 iso packets, over the limit of 1024"},
         {"Submit iso whose packets do not add up", MsgType::kSubmit,
@@ -148,16 +154,17 @@ TEST_CASE("malformed messages are refused with the message and field named") {
         {"Complete whose data is not actual_length", MsgType::kComplete,
          seq + "00 000000 00000004 00000000 00000000 00000002 aabb", "data_length 2 is neither 0 nor actual_length 4"},
         {"Complete whose iso packets do not add up", MsgType::kComplete,
-         seq + "00 000000 00000004 00000000 00000001 00000000 00000003 00000000", "iso packets add up to 3, not actual_length 4"},
+         seq + "00 000000 00000004 00000000 00000001 00000000 00000003 00000000",
+         "iso packets add up to 3, not actual_length 4"},
         {"Complete with too many packets", MsgType::kComplete, seq + "00 000000 00000000 00000000 ffffffff",
          "4294967295 iso packets"},
         {"Unlink of seqnum 0", MsgType::kUnlink, "0000000000000000", "seqnum 0 is never used"},
         {"UnlinkResult with outcome 3", MsgType::kUnlinkResult, seq + "03", "unknown outcome 3"},
         {"Ack with an empty range", MsgType::kAck, "00000001 0000000000000005 00000000", "range 0 is empty"},
-        {"Ack with overlapping ranges", MsgType::kAck,
-         "00000002 0000000000000005 00000003 0000000000000007 00000001", "range 1 starting at 7 is out of order or overlaps"},
-        {"Ack with descending ranges", MsgType::kAck,
-         "00000002 0000000000000009 00000001 0000000000000005 00000001", "out of order"},
+        {"Ack with overlapping ranges", MsgType::kAck, "00000002 0000000000000005 00000003 0000000000000007 00000001",
+         "range 1 starting at 7 is out of order or overlaps"},
+        {"Ack with descending ranges", MsgType::kAck, "00000002 0000000000000009 00000001 0000000000000005 00000001",
+         "out of order"},
         {"Ack with seqnum 0", MsgType::kAck, "00000001 0000000000000000 00000001", "out of order"},
         {"Ack running past 2^64", MsgType::kAck, "00000001 ffffffffffffffff 00000002", "runs past the largest seqnum"},
         {"Ack with too many ranges", MsgType::kAck, "00010001", "65537 ranges"},
@@ -184,8 +191,10 @@ TEST_CASE("device descriptors are checked for shape") {
         const char* message;
     };
     const Case cases[] = {
-        {"short device descriptor", [](DeviceInfo& d) { d.device_descriptor.pop_back(); }, "not an 18-byte DEVICE descriptor"},
-        {"wrong descriptor type", [](DeviceInfo& d) { d.device_descriptor[1] = std::byte{2}; }, "not an 18-byte DEVICE descriptor"},
+        {"short device descriptor", [](DeviceInfo& d) { d.device_descriptor.pop_back(); },
+         "not an 18-byte DEVICE descriptor"},
+        {"wrong descriptor type", [](DeviceInfo& d) { d.device_descriptor[1] = std::byte{2}; },
+         "not an 18-byte DEVICE descriptor"},
         {"configuration shorter than wTotalLength", [](DeviceInfo& d) { d.configurations[0].pop_back(); },
          "configuration 0 is not a CONFIGURATION descriptor"},
         {"configuration of 3 bytes", [](DeviceInfo& d) { d.configurations[0].resize(3); }, "configuration 0"},

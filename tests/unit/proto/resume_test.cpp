@@ -20,11 +20,12 @@ TEST_CASE("resume: the client resends only what the server never saw, and gets h
         {"results the client already has are forgotten", {{5, 1}}, {1, 2, 3}, {5}, {{}, {1, 2, 3}, {}}},
         {"held results the client waits for are sent again", {{1, 2}}, {1, 2}, {}, {{}, {}, {1, 2}}},
         {"a mix: 10 in flight, 11 held, 12-13 lost, 20 held, 21 lost",
-         {{10, 4}, {20, 2}}, {20, 11, 9}, {10},
+         {{10, 4}, {20, 2}},
+         {20, 11, 9},
+         {10},
          {{{12, 2}, {21, 1}}, {9}, {11, 20}}},
         {"a hole in the middle of a run", {{1, 5}}, {3}, {}, {{{1, 2}, {4, 2}}, {}, {3}}},
-        {"a huge pending run is split, not expanded", {{1, 0xffffffff}}, {}, {2},
-         {{{1, 1}, {3, 0xfffffffd}}, {}, {}}},
+        {"a huge pending run is split, not expanded", {{1, 0xffffffff}}, {}, {2}, {{{1, 1}, {3, 0xfffffffd}}, {}, {}}},
     };
     for (const Case& c : cases) {
         CAPTURE(c.name);
@@ -39,5 +40,6 @@ TEST_CASE("resume: the client resends only what the server never saw, and gets h
 TEST_CASE("resume: a URB in flight that the client does not wait for is an error") {
     auto plan = plan_resume({{1, 1}}, {}, std::vector<uint64_t>{1, 2});
     REQUIRE_FALSE(plan.ok());
-    CHECK(plan.error().message == "proto: Resume: seqnum 2 is still in flight here but the client does not wait for it");
+    CHECK(plan.error().message ==
+          "proto: Resume: seqnum 2 is still in flight here but the client does not wait for it");
 }

@@ -14,16 +14,20 @@ const char* const kCmdIntrIn =
     "00000001 00000d05 0001000f 00000001 00000001 00000200 00000040 ffffffff 00000000 00000004 00000000 00000000";
 const char* const kCmdIntrOut =
     "00000001 00000d06 0001000f 00000000 00000001 00000000 00000040 ffffffff 00000000 00000004 00000000 00000000"
-    "ffffffff860008a784ce5ae212376300000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000";
+    "ffffffff860008a784ce5ae2123763000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+    "00000000000000";
 const char* const kRetIntrOut =
     "00000003 00000d06 00000000 00000000 00000000 00000000 00000040 ffffffff 00000000 00000000 00000000 00000000";
 const char* const kRetIntrIn =
     "00000003 00000d05 00000000 00000000 00000000 00000000 00000040 ffffffff 00000000 00000000 00000000 00000000"
-    "ffffffff860011a784ce5ae2123763612891b1020100000400000000000000000000000000000000000000000000000000000000000000000000000000000000";
+    "ffffffff860011a784ce5ae2123763612891b10201000004000000000000000000000000000000000000000000000000000000000000000000"
+    "00000000000000";
 const char* const kOutData =
-    "ffffffff860008a784ce5ae212376300000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000";
+    "ffffffff860008a784ce5ae2123763000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+    "00000000000000";
 const char* const kInData =
-    "ffffffff860011a784ce5ae2123763612891b1020100000400000000000000000000000000000000000000000000000000000000000000000000000000000000";
+    "ffffffff860011a784ce5ae2123763612891b10201000004000000000000000000000000000000000000000000000000000000000000000000"
+    "00000000000000";
 
 // The unlink exchange of usbip_protocol.rst with p = 0x10, devid 0x1000f.
 const char* const kCmdUnlink =
@@ -166,12 +170,15 @@ TEST_CASE("malformed PDUs are refused with a message naming the field") {
         {"command 0", patch(intr_in, 0, "00000000"), Direction::kIn, "unknown command"},
         {"direction 2", patch(intr_in, 3, "00000002"), Direction::kIn, "direction 2"},
         {"endpoint 16", patch(intr_in, 4, "00000010"), Direction::kIn, "endpoint 16"},
-        {"endpoint 0x80 (direction bit is not part of ep)", patch(intr_in, 4, "00000081"), Direction::kIn, "endpoint 129"},
-        {"transfer_buffer_length over 16 MiB", patch(intr_in, 6, "01000001"), Direction::kIn, "transfer_buffer_length 16777217 exceeds"},
+        {"endpoint 0x80 (direction bit is not part of ep)", patch(intr_in, 4, "00000081"), Direction::kIn,
+         "endpoint 129"},
+        {"transfer_buffer_length over 16 MiB", patch(intr_in, 6, "01000001"), Direction::kIn,
+         "transfer_buffer_length 16777217 exceeds"},
         {"transfer_buffer_length 4 GiB", patch(intr_in, 6, "ffffffff"), Direction::kIn, "exceeds the 16 MiB limit"},
         {"too many iso packets", patch(intr_in, 8, "00000401"), Direction::kIn, "number_of_packets 1025"},
         {"huge iso packet count", patch(intr_in, 8, "7fffffff"), Direction::kIn, "number_of_packets"},
-        {"RET_SUBMIT actual_length over 16 MiB", patch(kRetIntrOut, 6, "02000000"), Direction::kOut, "actual_length 33554432"},
+        {"RET_SUBMIT actual_length over 16 MiB", patch(kRetIntrOut, 6, "02000000"), Direction::kOut,
+         "actual_length 33554432"},
         {"OUT data missing", std::string(kCmdIntrOut).substr(0, 9 * 12 - 1 + 10), Direction::kIn, "expected 112 bytes"},
         {"trailing garbage", std::string(kCmdIntrIn) + "00", Direction::kIn, "expected 48 bytes, got 49"},
         {"iso packet outside the buffer",

@@ -144,9 +144,18 @@ TEST_CASE("iso replies that the kernel would refuse are not built") {
     };
     const Case cases[] = {
         {"too few packets", iso_in(), {{0, 100, p100}}, "1 packet results for 3 packets"},
-        {"packet data differs from its actual_length", iso_in(), {{0, 100, p5}, {0, 0, {}}, {0, 0, {}}}, "has 5 data bytes, expected 100"},
-        {"packet longer than submitted", iso_in(), {{0, 101, p101}, {0, 0, {}}, {0, 0, {}}}, "actual_length 101 exceeds its length 100"},
-        {"packets exceed the buffer", small, {{0, 100, p100}, {0, 100, p100}, {0, 0, {}}}, "exceed the 150-byte buffer"},
+        {"packet data differs from its actual_length",
+         iso_in(),
+         {{0, 100, p5}, {0, 0, {}}, {0, 0, {}}},
+         "has 5 data bytes, expected 100"},
+        {"packet longer than submitted",
+         iso_in(),
+         {{0, 101, p101}, {0, 0, {}}, {0, 0, {}}},
+         "actual_length 101 exceeds its length 100"},
+        {"packets exceed the buffer",
+         small,
+         {{0, 100, p100}, {0, 100, p100}, {0, 0, {}}},
+         "exceed the 150-byte buffer"},
         {"OUT packet with data", out, {{0, 5, p5}, {0, 0, {}}, {0, 0, {}}}, "has 5 data bytes, expected 0"},
     };
     for (const Case& c : cases) {
@@ -176,6 +185,11 @@ TEST_CASE("error replies always pass the kernel's checks") {
 TEST_CASE("RET_UNLINK answers the CMD_UNLINK's own seqnum") {
     RetUnlink r = make_ret_unlink(17, kEconnreset);
     CHECK(to_hex(encode(r)) ==
-          "00000004" "00000011" "00000000" "00000000" "00000000" "ffffff98"
+          "00000004"
+          "00000011"
+          "00000000"
+          "00000000"
+          "00000000"
+          "ffffff98"
           "000000000000000000000000000000000000000000000000");
 }

@@ -133,7 +133,8 @@ TEST_CASE("stream errors are final and name the cause") {
     garbage[3] = std::byte{0x09};
 
     const Case cases[] = {
-        {"a reply on the command stream", encode(reply), true, "unexpected RET_UNLINK (seqnum 3) on a stream of commands"},
+        {"a reply on the command stream", encode(reply), true,
+         "unexpected RET_UNLINK (seqnum 3) on a stream of commands"},
         {"a command on the reply stream", encode(cmd), false, "unexpected CMD_UNLINK"},
         {"a reply for an unknown seqnum", encode(unknown), false, "RET_SUBMIT for unknown seqnum 99"},
         {"a 1 GiB OUT announced", huge_wire, true, "exceeds the 16 MiB limit"},
