@@ -289,7 +289,10 @@ struct Host::Impl {
         s.state = State::idle;
         s.alts.clear();
         s.config = s.info.active_config;
-        log::info("usb: %s given back to this machine", s.info.path.c_str());
+        if (s.present)
+            log::info("usb: %s given back to this machine", s.info.path.c_str());
+        else
+            log::info("usb: %s closed: the device is gone", s.info.path.c_str());
         if (s.release_requested) {
             s.release_requested = false;
             if (s.present) push_op_done(out, r.id, DeviceOp::release, std::nullopt);
@@ -591,7 +594,7 @@ Result<void> Host::Impl::submit(DeviceId id, Urb& urb) {
     if (s.inflight_bytes + length > budget)
         return make_error(path + ": " + std::to_string(s.inflight_bytes) + " bytes in flight, and " +
                               std::to_string(length) + " more would pass this device's limit of " +
-                              std::to_string(budget) + " bytes (sized from usbcore's usbfs_memory_mb); wait for completions",
+                              std::to_string(budget) + " bytes (HostOptions::max_inflight_bytes, sized from usbcore's usbfs_memory_mb); wait for completions",
                           -ENOMEM);
     t->bytes = length;
 

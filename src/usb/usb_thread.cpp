@@ -240,10 +240,9 @@ void UsbThread::leave(libusb_device* dev) {
     auto it = known_.find(dev);
     if (it == known_.end()) return;  // a departure without an arrival (ENUMERATE race)
     DeviceId id = it->second.second;
-    std::string path = format_bus_path(libusb_get_bus_number(dev), {});
     uint8_t ports[8];
     int n = libusb_get_port_numbers(dev, ports, sizeof ports);
-    path = format_bus_path(libusb_get_bus_number(dev), std::span<const uint8_t>(ports, n > 0 ? size_t(n) : 0));
+    std::string path = format_bus_path(libusb_get_bus_number(dev), std::span<const uint8_t>(ports, n > 0 ? size_t(n) : 0));
     known_.erase(it);
     log::debug("usb: %s left (id %u)", path.c_str(), id);
     sink_.left(id, std::move(path));
