@@ -18,6 +18,9 @@
 //   usb_exercise cancel --path P
 //       Loopback gadget: a bulk IN with nothing to read stays pending, cancel()
 //       reports it cancelled; OUT then IN echoes; release with INs pending
+//   usb_exercise iso --id VID:PID [--transfers N] [--packets N] [--depth N]
+//       isochronous OUT to an audio device: SET_INTERFACE to its streaming
+//       alt setting (intercepted), DEPTH transfers in flight, every packet sent
 //   usb_exercise unplug --path P --pending N --marker FILE [--strict]
 //       Loopback gadget: N bulk INs pending, touches FILE, then expects every
 //       one answered exactly once, with no_device (or error, which dummy_hcd
@@ -548,11 +551,101 @@ int cmd_unplug(std::map<std::string, std::string>& a) {
     return 0;
 }
 
+// Isochronous OUT on an audio device (QEMU's usb-audio on its xHCI; dummy_hcd
+// has no isochronous support): select the streaming alt setting through the
+// intercepted SET_INTERFACE, keep DEPTH transfers of PACKETS packets in
+// flight, check every packet is sent in full, then go back to alt 0.
+int cmd_iso(std::map<std::string, std::string>& a) {
+    int transfers = std::atoi(a.count("--transfers") ? a["--transfers"].c_str() : "64");
+    int packets = std::atoi(a.count("--packets") ? a["--packets"].c_str() : "8");
+    int depth = std::atoi(a.count("--depth") ? a["--depth"].c_str() : "4");
+    Pump p;
+    const DeviceInfo* found = nullptr;
+    for (const DeviceInfo* d : p.host().devices())
+        if (vidpid(*d) == a["--id"]) found = d;
+    if (!found) fail("no device %s", a["--id"].c_str());
+    const DeviceInfo d = *found;
+    const Configuration* c = d.configuration(d.active_config);
+    if (!c) fail("%s has no active configuration", d.path.c_str());
+    const Interface* stream = nullptr;
+    const Endpoint* iso_ep = nullptr;
+    for (const Interface& i : c->interfaces)
+        for (const Endpoint& e : i.endpoints)
+            if (!stream && e.type == TransferType::isochronous && !(e.address & 0x80)) {
+                stream = &i;
+                iso_ep = &e;
+            }
+    if (!stream) fail("%s has no isochronous OUT endpoint", d.path.c_str());
+    uint32_t packet = std::min<uint32_t>(iso_ep->max_packet_size & 0x7ff, 192);  // 48 kHz, 2 x 16 bit: 192 bytes a ms
+    out("ISO endpoint 0x%02x on interface %u alt %u, wMaxPacketSize %u, %u bytes a packet", iso_ep->address,
+        stream->number, stream->alt_setting, iso_ep->max_packet_size, packet);
+    claim_or_die(p, d.id);
+    out("CLAIMED %s", d.path.c_str());
+    uint64_t seq = 1;
+    Urb si = control_in(seq, {0x01, 11, stream->alt_setting, 0, stream->number, 0, 0, 0});
+    si.endpoint = 0;
+    submit_or_die(p, d.id, si);
+    expect_status(p.take_done(seq++), Status::completed, "SET_INTERFACE(streaming alt)");
+    auto ep = p.host().endpoint(d.id, iso_ep->address);
+    if (!ep || ep->type != TransferType::isochronous) fail("after SET_INTERFACE the iso endpoint is not known");
+
+    int submitted = 0, done = 0, bad_packets = 0;
+    size_t bytes = 0, max_in_flight = 0;
+    std::map<uint64_t, bool> pending;
+    auto t0 = std::chrono::steady_clock::now();
+    while (done < transfers) {
+        while (submitted < transfers && int(pending.size()) < depth) {
+            Urb u;
+            u.seqnum = seq;
+            u.endpoint = iso_ep->address;
+            u.type = TransferType::isochronous;
+            u.iso_lengths.assign(packets, packet);
+            u.data.resize(size_t(packets) * packet);
+            for (size_t i = 0; i < u.data.size(); ++i) u.data[i] = std::byte(i * 7 + submitted);  // a ramp, not silence
+            submit_or_die(p, d.id, u);
+            pending[seq++] = true;
+            ++submitted;
+        }
+        max_in_flight = std::max(max_in_flight, p.host().in_flight(d.id));
+        p.pump(1000);
+        for (auto it = p.events().begin(); it != p.events().end();) {
+            auto* t = std::get_if<TransferDone>(&*it);
+            if (!t) { ++it; continue; }
+            if (!pending.erase(t->seqnum)) fail("completion for unknown seqnum %llu", (unsigned long long)t->seqnum);
+            expect_status(*t, Status::completed, "isochronous OUT");
+            if (t->iso.size() != size_t(packets)) fail("%zu packet results, want %d", t->iso.size(), packets);
+            uint32_t offset = 0;
+            for (const IsoPacket& ip : t->iso) {
+                if (ip.offset != offset || ip.length != packet) fail("packet offset/length %u/%u, want %u/%u", ip.offset, ip.length, offset, packet);
+                if (ip.status != Status::completed || ip.actual_length != packet) ++bad_packets;
+                offset += ip.length;
+            }
+            if (!t->data.empty()) fail("an OUT transfer returned data");
+            bytes += t->actual_length;
+            ++done;
+            it = p.events().erase(it);
+        }
+    }
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    out("ISO OUT %d transfers x %d packets, up to %zu in flight, %zu bytes sent, %d packets short or failed, %.0f kB/s",
+        transfers, packets, max_in_flight, bytes, bad_packets, double(bytes) / secs / 1e3);
+    if (bad_packets > transfers * packets / 10) fail("%d of %d packets short or failed", bad_packets, transfers * packets);
+
+    Urb back = control_in(seq, {0x01, 11, 0, 0, stream->number, 0, 0, 0});
+    back.endpoint = 0;
+    submit_or_die(p, d.id, back);
+    expect_status(p.take_done(seq++), Status::completed, "SET_INTERFACE(alt 0)");
+    if (p.host().endpoint(d.id, iso_ep->address)) fail("the iso endpoint is still known in alt 0");
+    release_or_die(p, d.id);
+    out("RELEASED %s", d.path.c_str());
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: usb_exercise list|watch|claim|sourcesink|cancel|unplug [options]\n");
+        fprintf(stderr, "usage: usb_exercise list|watch|claim|sourcesink|cancel|iso|unplug [options]\n");
         return 2;
     }
     std::string cmd = argv[1];
@@ -563,6 +656,7 @@ int main(int argc, char** argv) {
     if (cmd == "sourcesink") return cmd_sourcesink(args);
     if (cmd == "cancel") return cmd_cancel(args);
     if (cmd == "unplug") return cmd_unplug(args);
+    if (cmd == "iso") return cmd_iso(args);
     fprintf(stderr, "usb_exercise: unknown command '%s'\n", cmd.c_str());
     return 2;
 }
