@@ -105,3 +105,13 @@ for r in "${rows[@]}"; do
   done
   echo "$line"
 done
+
+# The ceiling for any encrypting transport in this guest (LAB.md): what
+# GnuTLS's AEAD ciphers manage on one vCPU. Printed beside the table so a
+# usbhop column can be read against it.
+if [ "${1:-}" != --quick ] && command -v gnutls-cli >/dev/null; then
+  timeout 60 gnutls-cli --benchmark-ciphers > /tmp/ciphers 2>&1 || true
+  echo
+  echo "cipher ceiling in this guest (gnutls-cli --benchmark-ciphers, one vCPU):"
+  grep -E 'AES-128-GCM|CHACHA20-POLY1305' /tmp/ciphers | head -n 2 | sed 's/^ */  /'
+fi
