@@ -8,7 +8,7 @@ udevd_start
 gadget_new ss 0x1209 0x5353 "lab sourcesink"
 gadget_sourcesink ss pattern=1
 
-usb_exercise watch -d 1209:5353 -n 4 -t 60 > /tmp/events 2>&1 &
+usb_exercise watch -d 1209:5353 -n 4 -t 300 > /tmp/events 2>&1 &
 watcher=$!
 trap 'echo "---- usb_exercise watch said ----"; cat /tmp/events' EXIT
 wait_for 10 "usb_exercise watch to be ready" grep -qx ready /tmp/events
@@ -16,9 +16,9 @@ wait_for 10 "usb_exercise watch to be ready" grep -qx ready /tmp/events
 for round in 1 2; do
   gadget_plug ss
   busid=$(gadget_busid ss)
-  wait_for 10 "DeviceArrived $round" test "$(grep -c "^ARRIVED $busid 1209:5353 speed=3" /tmp/events)" -ge $round
+  wait_for 60 "DeviceArrived $round" test "$(grep -c "^ARRIVED $busid 1209:5353 speed=3" /tmp/events)" -ge $round
   gadget_unplug ss
-  wait_for 10 "DeviceLeft $round" test "$(grep -c "^LEFT $busid" /tmp/events)" -ge $round
+  wait_for 60 "DeviceLeft $round" test "$(grep -c "^LEFT $busid" /tmp/events)" -ge $round
 done
 trap - EXIT
 wait $watcher || fail "usb_exercise watch exited with status $?: $(cat /tmp/events)"
