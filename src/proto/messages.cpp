@@ -82,10 +82,16 @@ private:
     std::optional<Error> error_;
 };
 
+// Text comes from devices, paths and error messages: rather than fail, cut
+// it to kMaxString bytes, at a UTF-8 character boundary.
 void put_str(ByteWriter& w, const std::string& s) {
-    assert(s.size() <= kMaxString);
-    w.put_u16(static_cast<uint16_t>(s.size()));
-    w.put_bytes(as_bytes(s));
+    size_t n = s.size();
+    if (n > kMaxString) {
+        n = kMaxString;
+        while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xc0) == 0x80) --n;
+    }
+    w.put_u16(static_cast<uint16_t>(n));
+    w.put_bytes(as_bytes(std::string_view(s).substr(0, n)));
 }
 
 void put_blob16(ByteWriter& w, const Bytes& b) {

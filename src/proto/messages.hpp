@@ -282,7 +282,9 @@ using Message = std::variant<Hello, HelloAck, ErrorMsg, Ping, Pong, ListDevices,
 MsgType type_of(const Message& m);
 const char* type_name(uint16_t type);
 
-// Appends m as one frame (flags 0: every v1 message is mandatory).
+// Appends m as one frame (flags 0: every v1 message is mandatory). Strings
+// longer than kMaxString are cut (at a UTF-8 boundary); every other limit
+// above is the caller's to keep (asserted).
 void encode(const Message& m, Bytes& out);
 Bytes encode(const Message& m);
 

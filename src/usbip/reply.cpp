@@ -115,9 +115,9 @@ RetSubmit error_ret_submit(const SubmittedUrb& urb, int32_t status) {
     return r;
 }
 
-RetUnlink make_ret_unlink(uint32_t unlink_seqnum, int32_t status) {
+RetUnlink make_ret_unlink(uint32_t cmd_unlink_seqnum, int32_t status) {
     RetUnlink r;
-    r.base.seqnum = unlink_seqnum;
+    r.base.seqnum = cmd_unlink_seqnum;
     r.status = status;
     return r;
 }

@@ -58,8 +58,9 @@ RetSubmit error_ret_submit(const SubmittedUrb& urb, int32_t status);
 // Whether vhci will accept reply as the answer to urb (the checks above).
 Result<void> check_ret_submit(const SubmittedUrb& urb, const RetSubmit& reply);
 
-// RET_UNLINK for CMD_UNLINK seqnum unlink_seqnum: kEconnreset when the URB was
-// cancelled (and gets no RET_SUBMIT), 0 when it had already completed.
-RetUnlink make_ret_unlink(uint32_t unlink_seqnum, int32_t status);
+// RET_UNLINK answering the CMD_UNLINK whose own seqnum is cmd_unlink_seqnum
+// (not the URB it names): kEconnreset when the URB was cancelled (and gets no
+// RET_SUBMIT), 0 when it had already completed.
+RetUnlink make_ret_unlink(uint32_t cmd_unlink_seqnum, int32_t status);
 
 }  // namespace usbhop::usbip

@@ -266,3 +266,15 @@ TEST_CASE("seqnum ranges are built minimal and looked up exactly") {
     CHECK(to_ranges({}).empty());
     CHECK_FALSE(contains({}, 1));
 }
+
+TEST_CASE("strings over the limit are cut at a character boundary, not refused") {
+    ErrorMsg e;
+    e.message = std::string(1023, 'x') + "\xc3\xa9" + "tail";  // 'é' straddles byte 1024
+    auto r = decode(frame_of(e));
+    REQUIRE(r.ok());
+    CHECK(std::get<ErrorMsg>(**r).message == std::string(1023, 'x'));
+    e.message = std::string(2000, 'y');
+    auto r2 = decode(frame_of(e));
+    REQUIRE(r2.ok());
+    CHECK(std::get<ErrorMsg>(**r2).message == std::string(1024, 'y'));
+}
