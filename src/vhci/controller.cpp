@@ -112,6 +112,14 @@ Result<void> Vhci::check_loaded() const {
     return {};
 }
 
+Result<void> Vhci::check_usable() const {
+    if (auto loaded = check_loaded(); !loaded) return loaded;
+    const std::string path = dir_ + "/attach";
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd) return attribute_write_error(path, "", errno);
+    return {};
+}
+
 // One platform device vhci_hcd.N per controller (module parameter nr_hcs);
 // all of their status files hang off vhci_hcd.0.
 Result<uint32_t> Vhci::count_controllers() const {

@@ -40,6 +40,11 @@ public:
     // Ok when vhci_hcd is loaded; otherwise an error that says to modprobe it.
     Result<void> check_loaded() const;
 
+    // check_loaded(), and that this process may write attach (root): the
+    // up-front check before connecting anywhere. Opening the attribute
+    // without writing changes nothing in the kernel.
+    Result<void> check_usable() const;
+
     // Every port of every controller, in the kernel's order.
     Result<std::vector<PortStatus>> ports() const;
 

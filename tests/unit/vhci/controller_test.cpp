@@ -204,3 +204,19 @@ TEST_CASE("attach_at tries the ports in the order given") {
     CHECK(port->port() == 6);
     CHECK(sys.attach_written().rfind("6 ", 0) == 0);
 }
+
+TEST_CASE("check_usable: loaded and attach writable") {
+    TempDir empty;
+    auto missing = Vhci(empty.path()).check_usable();
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().code == errc::kNotLoaded);
+
+    FakeSysfs sys({free_controller(0, 2)});
+    CHECK(Vhci(sys.root()).check_usable());
+    CHECK(sys.attach_written().empty());  // opened, never written
+
+    std::filesystem::remove(sys.dir() + "/attach");
+    auto gone = Vhci(sys.root()).check_usable();
+    REQUIRE_FALSE(gone);
+    CHECK(gone.error().code == errc::kNotLoaded);
+}
