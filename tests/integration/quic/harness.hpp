@@ -36,7 +36,7 @@ constexpr bool kSanitized = false;
 // Full size normally; a sixteenth under sanitizers, said out loud.
 inline uint64_t scaled(uint64_t bytes, const char* what) {
     if (!kSanitized) return bytes;
-    MESSAGE("sanitizer build: " << what << " scaled down from " << bytes << " to " << bytes / 16 << " bytes");
+    MESSAGE("sanitizer build: " << std::string(what) << " scaled down from " << bytes << " to " << bytes / 16 << " bytes");
     return bytes / 16;
 }
 

@@ -66,7 +66,7 @@ struct Upload {
             },
             timeout);
         double secs = static_cast<double>(monotonic_ns() - start) / kSecond;
-        MESSAGE(streams << " x " << bytes / kMiB << " MiB in " << secs << " s = "
+        MESSAGE(streams << " x " << static_cast<double>(bytes) / kMiB << " MiB in " << secs << " s = "
                         << static_cast<double>(total) * 8 / secs / 1e9 << " Gbit/s");
         REQUIRE(ok);
         for (auto& [id, s] : senders) {
@@ -106,10 +106,11 @@ public:
         REQUIRE(b->start_receiving([this](ByteSpan d, const loop::SocketAddress&) { forward(d, front_, client_); }));
         back_ = std::move(b);
     }
-    uint64_t dropped = 0, duplicated = 0, reordered = 0;
+    uint64_t forwarded = 0, dropped = 0, duplicated = 0, reordered = 0;
 
 private:
     void forward(ByteSpan d, loop::Udp& via, const loop::SocketAddress& to) {
+        ++forwarded;
         double r = std::uniform_real_distribution<double>(0, 1)(rng_);
         if (r < drop_) {
             ++dropped;
@@ -174,10 +175,11 @@ TEST_CASE("transfers complete intact through a path that drops, duplicates and r
     Upload up(p);
     loop::SocketAddress via = fwd.address();
     up.run(4, scaled(8 * kMiB, "lossy transfer"), 120 * kSecond, &via);
-    MESSAGE("dropped " << fwd.dropped << ", duplicated " << fwd.duplicated << ", reordered " << fwd.reordered);
-    CHECK(fwd.dropped > 100);
-    CHECK(fwd.duplicated > 10);
-    CHECK(fwd.reordered > 10);
+    MESSAGE("forwarded " << fwd.forwarded << ": dropped " << fwd.dropped << ", duplicated " << fwd.duplicated
+                         << ", reordered " << fwd.reordered);
+    CHECK(fwd.dropped > fwd.forwarded / 40);     // about 5 %
+    CHECK(fwd.duplicated > fwd.forwarded / 200);
+    CHECK(fwd.reordered > fwd.forwarded / 200);
 }
 
 TEST_CASE("a NAT rebinding mid-transfer keeps the connection: the server follows the new address") {
