@@ -316,11 +316,14 @@ wait_block() {
   echo "$dev"
 }
 
+_usb_present() { [ -n "$(usb_find "$@")" ]; }
+
 # wait_block_by_id VID PID [vhci|dummy] [SECS=30]: wait for the disk of a VID:PID device (only imported / only local); print /dev/sdX.
 wait_block_by_id() {
   local under="" s
   case "${3:-}" in vhci) under=/sys/devices/platform/vhci_hcd.0 ;; dummy) under=/sys/devices/platform/dummy_hcd.* ;; esac
-  wait_for "${4:-30}" "a USB device $1:$2 ${3:+on $3}" test -n "$(usb_find "$1" "$2" $under)"
+  # usb_find runs on every try (a $(...) here would be expanded only once).
+  wait_for "${4:-30}" "a USB device $1:$2 ${3:+on $3}" _usb_present "$1" "$2" $under
   s=$(usb_find "$1" "$2" $under | head -n1)
   wait_block "$s" "${4:-30}"
 }
