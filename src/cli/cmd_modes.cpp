@@ -12,7 +12,6 @@ int not_available(const Invocation& inv) {
 }
 }  // namespace
 
-int run_serve(const Invocation& inv) { return not_available(inv); }
 int run_relay(const Invocation& inv) { return not_available(inv); }
 
 }  // namespace usbhop::cli

@@ -1,0 +1,114 @@
+// server/peer_link: one QUIC connection from a peer, speaking usbhop/1.
+//
+// It owns the protocol's per-connection state: the control stream's
+// negotiation (awaiting_hello → ready), the URB streams and their bindings
+// (attachment, endpoint), the frame decoders and the send queues that wait
+// for QUIC's back-pressure. Messages are checked for placement and then
+// handed to the session (URB traffic) or to the server (PeerHost: hello,
+// lists, attach). A peer that breaks a rule is disconnected with a logged
+// reason (protocol.md §3); nothing it sends can take the process down.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "proto/messages.hpp"
+#include "quic/endpoint.hpp"
+#include "server/attachment.hpp"
+#include "server/session.hpp"
+
+namespace usbhop::server {
+
+class PeerLink;
+
+// What a connection asks of the server.
+class PeerHost {
+public:
+    // A Hello arrived: the session it starts or resumes, or null after
+    // answering with an Error (the link is then closing).
+    virtual Session* open_session(PeerLink& link, const proto::Hello& hello) = 0;
+    virtual void list_devices(PeerLink& link, Session& session, bool watch) = 0;
+    virtual void attach(Session& session, uint32_t device_id) = 0;
+    // Something may have ended attachments of this session: answer and clean up.
+    virtual void settle(Session& session) = 0;
+    // The connection is gone; the link is destroyed right after.
+    virtual void link_closed(PeerLink& link) = 0;
+
+protected:
+    ~PeerHost() = default;
+};
+
+class PeerLink final : public UrbOutbox {
+public:
+    PeerLink(quic::Connection& connection, PeerHost& host);
+    ~PeerLink();
+    PeerLink(const PeerLink&) = delete;
+    PeerLink& operator=(const PeerLink&) = delete;
+
+    const identity::NodeId& peer() const { return peer_; }
+    const std::string& label() const { return label_; }
+    Session* session() const { return session_; }
+    void set_session(Session* session) { session_ = session; }
+    bool closing() const { return closing_; }
+
+    void send_control(const proto::Message& message);
+    // A rule of the protocol was broken: Error{fatal} and close (logged).
+    void fail(proto::Reason reason, const std::string& message);
+    // Closes for a reason that is not the peer's fault (shutdown, reload).
+    void close(proto::Reason reason, const std::string& message);
+
+    // UrbOutbox
+    bool send_urb(uint32_t attach_id, uint8_t key, const Bytes& frame) override;
+    // The attachment ended: FIN its URB streams.
+    void finish_streams(uint32_t attach_id);
+    // Bytes still queued here or unacknowledged in QUIC.
+    size_t backlog() const;
+    // Submits were paused for this attachment (§10): read on.
+    void resume_reading(uint32_t attach_id);
+
+private:
+    enum class Phase { awaiting_hello, ready };
+    enum class StreamRole { control, unbound, urb, ignored };
+    struct Stream {
+        int64_t id = 0;
+        StreamRole role = StreamRole::unbound;
+        proto::FrameDecoder decoder{proto::kMaxUrbPayload};
+        std::deque<Bytes> out;
+        size_t out_offset = 0;
+        bool fin_wanted = false;  // send FIN once `out` is drained
+        bool fin_sent = false;
+        bool peer_fin = false;
+        uint32_t attach_id = 0;
+        uint8_t key = 0;
+        proto::TransferType type = proto::TransferType::kControl;
+        bool paused = false;
+    };
+
+    void on_stream_data(int64_t id, ByteSpan data, bool fin);
+    void on_writable(int64_t id);
+    void on_closed(const quic::CloseInfo& info);
+    Stream& stream(int64_t id);
+    void pump(Stream& s);
+    bool handle_control(proto::Message&& m);
+    bool handle_urb(Stream& s, proto::Message&& m);
+    bool handle_bind(Stream& s, const proto::Bind& bind);
+    void enqueue(Stream& s, Bytes frame);
+    void flush(Stream& s);
+    void end_stream(Stream& s);
+    Attachment* bound_attachment(const Stream& s) const;
+
+    quic::Connection& conn_;
+    PeerHost& host_;
+    identity::NodeId peer_;
+    std::string label_;
+    Session* session_ = nullptr;
+    Phase phase_ = Phase::awaiting_hello;
+    bool closing_ = false;
+    std::map<int64_t, Stream> streams_;
+    std::map<std::pair<uint32_t, uint8_t>, int64_t> bindings_;  // (attach_id, key) -> stream
+};
+
+}  // namespace usbhop::server
