@@ -29,7 +29,9 @@
 //       both sides log one line. After on_closed returns, the Connection is
 //       gone: drop every pointer to it.
 //
-// Everything runs on the loop thread. Connections belong to their Endpoint;
+// Everything runs on the loop thread. Handlers may write, open, reset and
+// close from inside any callback, but must not destroy the Endpoint there
+// (defer that to a loop::Timer). Connections belong to their Endpoint;
 // destroying the Endpoint drops them without callbacks (peers see a
 // stateless reset or an idle timeout; close_all() first to tell them). No ngtcp2 or GnuTLS type leaks out.
 #pragma once
