@@ -11,6 +11,8 @@
 //       "detached port P ..." (exit 0); errors go to stderr (exit 2).
 //       --ports tries only those ports, in order (Vhci::attach_at); --state
 //       keeps a state entry in DIR while attached, as usbhop attach does.
+//   vhci_probe check [--sysfs DIR]
+//       Vhci::check_usable(): prints "usable" or the error (exit 2).
 //   vhci_probe ports [--sysfs DIR]
 //       prints one line per port: "PORT HUB STATE SPEED DEVID BUSID".
 //   vhci_probe state [--state DIR] [--sysfs DIR]
@@ -345,6 +347,11 @@ int main(int argc, char** argv) {
     log::set_threshold(log::Level::debug);
     vhci::Vhci vhci(sysfs);
 
+    if (mode == "check") {
+        if (auto r = vhci.check_usable(); !r) return fail(r.error());
+        std::printf("usable\n");
+        return 0;
+    }
     if (mode == "ports") {
         auto table = vhci.ports();
         if (!table) return fail(table.error());

@@ -39,6 +39,11 @@ if out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$PROBE" attach 2>&1
 fi
 printf '%s\n' "$out"
 case "$out" in *"usbhop attach needs root to write $VHCI/attach"*) ;; *) fail "no root hint: $out" ;; esac
+if out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$PROBE" check 2>&1); then
+  fail "check_usable passed as uid 65534: $out"
+fi
+case "$out" in *"usbhop attach needs root to write $VHCI/attach"*) ;; *) fail "no root hint from check: $out" ;; esac
+expect_eq "check as root" "$("$PROBE" check)" usable
 
 # attach_and_check SPEED HUB: attach the probe at SPEED, check it lands on HUB,
 # is enumerated and configured, then detach it and check the port is free.
