@@ -191,7 +191,7 @@ void Server::on_connection(quic::Connection& connection) {
     auto link = std::make_unique<PeerLink>(connection, *this);
     PeerLink& l = *link;
     links_[&l] = std::move(link);
-    log::write(log::Level::info, {{"PEER", l.label()}}, "%s connected from %s", l.label().c_str(),
+    log::write(log::Level::debug, {{"PEER", l.label()}}, "%s connected from %s", l.label().c_str(),
                connection.path().remote.to_string().c_str());
     if (stopping_) {
         l.close(proto::Reason::kShuttingDown, "the server is stopping");

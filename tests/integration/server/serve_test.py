@@ -1,0 +1,190 @@
+"""`usbhop serve` as systemd and its peers see it, on loopback: the sd_notify
+sequence read from a real AF_UNIX datagram socket, authorized_keys enforced in
+the handshake, a peer that sends garbage disconnected while the server goes
+on, SIGHUP dropping a peer removed from authorized_keys, SIGTERM exiting 0.
+
+The client is proto_probe (tests/lab/helpers/proto_probe.cpp). This machine
+may have no USB at all: serve then runs with no devices, which is what these
+tests rely on (the lab scenarios cover devices)."""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+USBHOP = None
+PROBE = None
+
+
+def free_udp_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Serve(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="usbhop-serve-")
+        self.port = free_udp_port()
+        self.keys = os.path.join(self.tmp, "authorized_keys")
+        self.conf = os.path.join(self.tmp, "usbhop.conf")
+        with open(self.conf, "w") as f:
+            f.write("[server]\nlisten = 127.0.0.1:%d\nidentity = %s/server.key\nauthorized_keys = %s\ngrace = 2s\n"
+                    % (self.port, self.tmp, self.keys))
+        self.trusted = self.probe_id("trusted")
+        self.stranger = self.probe_id("stranger")
+        self.write_keys([self.trusted])
+        self.notify_path = os.path.join(self.tmp, "notify")
+        self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.notify.bind(self.notify_path)
+        self.server = None
+        self.server_id = subprocess.run([USBHOP, "-c", self.conf, "id", "--server"], capture_output=True, text=True,
+                                        check=True).stdout.strip()
+
+    def tearDown(self):
+        if self.server and self.server.poll() is None:
+            self.server.kill()
+            self.server.wait()
+        self.notify.close()
+        if getattr(self, "log", None):
+            self.log.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def probe_id(self, name):
+        return subprocess.run([PROBE, "--key", os.path.join(self.tmp, name + ".key"), "id"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+
+    def write_keys(self, ids):
+        with open(self.keys, "w") as f:
+            for i in ids:
+                f.write(i + " test peer\n")
+
+    def start(self, extra_env=None):
+        env = dict(os.environ, NOTIFY_SOCKET=self.notify_path)
+        env.pop("WATCHDOG_USEC", None)
+        env.pop("WATCHDOG_PID", None)
+        if extra_env:
+            env.update(extra_env)
+        self.log = open(os.path.join(self.tmp, "serve.log"), "w+")
+        self.server = subprocess.Popen([USBHOP, "-c", self.conf, "serve"], stdout=self.log, stderr=self.log, env=env)
+
+    def messages(self, until, timeout=10.0):
+        """Notifications until one contains `until`; returns them all."""
+        got = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.notify.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                data = self.notify.recv(4096).decode()
+            except socket.timeout:
+                break
+            got.append(data)
+            if until in data:
+                return got
+        self.fail("no %r from serve; got %r; log:\n%s" % (until, got, self.server_log()))
+
+    def server_log(self):
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()
+
+    def probe(self, key, *commands, timeout=20):
+        r = subprocess.run([PROBE, "--key", os.path.join(self.tmp, key + ".key"), "--server",
+                            "127.0.0.1:%d" % self.port, "--node", self.server_id, "--timeout", "5", *commands],
+                           capture_output=True, text=True, timeout=timeout)
+        return r
+
+    def stop(self):
+        self.server.send_signal(signal.SIGTERM)
+        msgs = self.messages("STOPPING=1")
+        self.assertEqual(self.server.wait(timeout=15), 0, self.server_log())
+        return msgs
+
+    def test_notify_sequence_ready_status_reload_stopping(self):
+        self.start()
+        first = self.messages("READY=1")
+        self.assertEqual(first[-1], "READY=1", "READY=1 comes first, on its own: %r" % first)
+        status = self.messages("STATUS=")
+        self.assertEqual(status[-1], "STATUS=sharing 0 devices; 0 peers connected")
+        self.server.send_signal(signal.SIGHUP)
+        reload = self.messages("READY=1")
+        self.assertTrue(reload[0].startswith("RELOADING=1\nMONOTONIC_USEC="), reload)
+        self.assertGreater(int(reload[0].split("MONOTONIC_USEC=")[1]), 0)
+        self.assertEqual(reload[-1], "READY=1")
+        self.assertEqual(self.stop(), ["STOPPING=1"])
+        self.assertIn("stopping (SIGTERM)", self.server_log())
+
+    def test_watchdog_pings_at_half_the_interval(self):
+        self.start({"WATCHDOG_USEC": "400000"})
+        self.messages("READY=1")
+        t0 = time.monotonic()
+        self.messages("WATCHDOG=1", timeout=3)
+        self.messages("WATCHDOG=1", timeout=3)
+        self.assertLess(time.monotonic() - t0, 1.5)
+        self.stop()
+
+    def test_trusted_peer_lists_and_untrusted_peer_is_refused_in_the_handshake(self):
+        self.start()
+        self.messages("READY=1")
+        ok = self.probe("trusted", "list")
+        self.assertEqual(ok.returncode, 0, ok.stdout + ok.stderr)
+        self.assertIn("HELLO version=1 caps=7 grace_ms=2000", ok.stdout)
+        self.assertIn("LIST count=0", ok.stdout)
+        bad = self.probe("stranger", "list")
+        self.assertEqual(bad.returncode, 3, bad.stdout)
+        self.assertIn("CLOSED kind=3", bad.stdout)  # handshake_failed
+        self.assertNotIn("HELLO", bad.stdout)
+        self.assertNotIn("LIST", bad.stdout)
+        self.assertIn("not in authorized_keys", self.server_log())
+        self.stop()
+
+    def test_garbage_closes_that_peer_and_the_server_goes_on(self):
+        self.start()
+        self.messages("READY=1")
+        r = self.probe("trusted", "garbage")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertRegex(r.stdout, r"CLOSED kind=1 app=1 code=1 reason=proto: ")
+        self.assertRegex(self.server_log(), r"disconnecting \w+: proto: .*peer=")
+        again = self.probe("trusted", "list")
+        self.assertEqual(again.returncode, 0, again.stdout)
+        self.assertIn("LIST count=0", again.stdout)
+        self.assertIsNone(self.server.poll())
+        self.stop()
+
+    def test_sighup_disconnects_a_peer_removed_from_authorized_keys(self):
+        self.start()
+        self.messages("READY=1")
+        watcher = subprocess.Popen([PROBE, "--key", os.path.join(self.tmp, "trusted.key"), "--server",
+                                    "127.0.0.1:%d" % self.port, "--node", self.server_id, "--timeout", "10",
+                                    "watch", "wait-detached", "8"], stdout=subprocess.PIPE, text=True)
+        self.messages("1 peer connected")
+        self.write_keys([self.stranger])
+        self.server.send_signal(signal.SIGHUP)
+        self.messages("READY=1")
+        out, _ = watcher.communicate(timeout=15)
+        self.assertIn("no longer in authorized_keys", self.server_log(), out)
+        self.assertIn("CLOSED kind=1 app=1 code=3", out)  # NOT_AUTHORIZED
+        self.assertIn("no longer in authorized_keys", self.server_log())
+        # The newly trusted node gets in without a restart.
+        r = self.probe("stranger", "list")
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.stop()
+
+
+def main():
+    global USBHOP, PROBE
+    if len(sys.argv) < 3:
+        sys.exit("usage: %s path/to/usbhop path/to/proto_probe [unittest args]" % sys.argv[0])
+    USBHOP = os.path.abspath(sys.argv.pop(1))
+    PROBE = os.path.abspath(sys.argv.pop(1))
+    unittest.main(verbosity=2)
+
+
+if __name__ == "__main__":
+    main()
