@@ -2,7 +2,9 @@
 key the parser knows is in usbhop.conf(5) under its section and in the example.
 Adding a key without documenting it fails here.
 
-usage: docs_test.py usbhop usbhop.conf.example usbhop.conf.5"""
+And every command and option `usbhop --help` shows is in usbhop(1).
+
+usage: docs_test.py usbhop usbhop.conf.example usbhop.conf.5 usbhop.1"""
 import os
 import re
 import sys
@@ -12,6 +14,7 @@ import clitest  # noqa: E402
 
 EXAMPLE = None
 MANPAGE = None
+MANPAGE1 = None
 
 
 def known_keys(test):
@@ -90,10 +93,26 @@ class DocsTest(clitest.CliTest):
         for section, key in known_keys(self):
             self.assertIn((section, key), seen, "[%s] %s is missing from usbhop.conf.example" % (section, key))
 
+    def test_every_command_and_option_is_in_usbhop_1(self):
+        with open(MANPAGE1) as f:
+            page = f.read()
+        r = self.run_usbhop("--help")
+        commands = re.findall(r"^  ([a-z-]+)   +\S", r.stdout, re.M)
+        self.assertIn("check-config", commands)
+        for command in commands:
+            with self.subTest(command=command):
+                roff = command.replace("-", "\\-")
+                self.assertTrue("\\fB%s\\fR" % roff in page or "\n.B %s\n" % roff in page,
+                                "usbhop %s is not in usbhop(1)" % command)
+                h = self.run_usbhop(command, "--help")
+                for option in re.findall(r"^  (?:-\w, |    )--([a-z-]+)", h.stdout, re.M):
+                    self.assertIn("\\-\\-" + option.replace("-", "\\-"), page,
+                                  "usbhop %s --%s is not in usbhop(1)" % (command, option))
 
 if __name__ == "__main__":
-    if len(sys.argv) < 4:
+    if len(sys.argv) < 5:
         sys.exit(__doc__)
     EXAMPLE = os.path.abspath(sys.argv.pop(2))
     MANPAGE = os.path.abspath(sys.argv.pop(2))
+    MANPAGE1 = os.path.abspath(sys.argv.pop(2))
     clitest.main()
