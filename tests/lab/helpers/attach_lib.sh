@@ -43,7 +43,11 @@ CONF
 }
 
 serve_start() {
-  ${SERVE_NS:+ip netns exec $SERVE_NS} usbhop -c $SRV/usbhop.conf serve > /tmp/serve.log 2>&1 &
+  if [ -n "${LAB_SERVE_SHIM:-}" ]; then
+    ${SERVE_NS:+ip netns exec $SERVE_NS} "$LAB_SERVE_SHIM" $SRV/usbhop.conf > /tmp/serve.log 2>&1 &
+  else
+    ${SERVE_NS:+ip netns exec $SERVE_NS} usbhop -c $SRV/usbhop.conf serve > /tmp/serve.log 2>&1 &
+  fi
   SERVE=$!
   sleep 1
   kill -0 $SERVE 2>/dev/null || { cat /tmp/serve.log; fail "usbhop serve exited at once"; }
@@ -64,6 +68,8 @@ attach_wait_lines() {
 }
 
 imported() { usb_find "$1" "$2" $VHCI | head -n1; }
+imported_present() { [ -n "$(imported "$1" "$2")" ]; }
+imported_absent() { [ -z "$(imported "$1" "$2")" ]; }
 
 attach_stop() {
   kill -INT $ATTACH
@@ -72,4 +78,66 @@ attach_stop() {
   cat $VHCI/status* | awk 'NR > 1 && $1 != "hub" && $3 != "004" { bad = 1 } END { exit bad }' \
     || fail "a vhci port is still in use: $(cat $VHCI/status*)"
   say "usbhop attach stopped; every vhci port is free and /run/usbhop is empty"
+}
+
+# make_tree DIR: a tree of files a person would copy (nested folders, sizes from 0 to 3 MiB, ~20 MiB).
+make_tree() {
+  local d=$1 i
+  mkdir -p "$d/docs/notes" "$d/photos/2026" "$d/empty"
+  for i in $(seq 1 12); do head -c $(( (i * 251) % 3000 * 1024 )) /dev/urandom > "$d/photos/2026/img_$i.raw"; done
+  for i in $(seq 1 40); do seq 1 $(( i * 97 )) > "$d/docs/notes/note_$i.txt"; done
+  : > "$d/docs/zero-length"
+  printf 'usbhop lab tree\n' > "$d/README"
+}
+
+# imported_block VID PID: the /dev/sdX of VID:PID imported through vhci_hcd (waits for it).
+imported_block() {
+  wait_for 60 "$1:$2 under vhci_hcd" imported_present "$1" "$2"
+  wait_block "$(imported "$1" "$2")" 60
+}
+
+# input_event_of SYSFS: /dev/input/eventN of the input device below USB device folder SYSFS.
+input_event_of() {
+  local e
+  e=$(find "$(readlink -f "$1")/" -maxdepth 8 -name 'event[0-9]*' 2>/dev/null | head -n1)
+  [ -n "$e" ] && [ -e "/dev/input/${e##*/}" ] && echo "/dev/input/${e##*/}"
+}
+
+# tty_of SYSFS: /dev/ttyACMN below USB device folder SYSFS.
+tty_of() {
+  local t
+  t=$(find "$(readlink -f "$1")/" -maxdepth 8 -name 'ttyACM[0-9]*' 2>/dev/null | head -n1)
+  [ -n "$t" ] && [ -e "/dev/${t##*/}" ] && echo "/dev/${t##*/}"
+}
+
+# serial_roundtrip A B BYTES: BYTES random bytes written to tty A arrive intact on tty B.
+serial_roundtrip() {
+  local a=$1 b=$2 n=$3 pid
+  stty -F "$a" raw -echo -echoe -echok -icanon 115200
+  stty -F "$b" raw -echo -echoe -echok -icanon 115200
+  head -c "$n" /dev/urandom > /tmp/serial.in
+  timeout 60 head -c "$n" "$b" > /tmp/serial.out &
+  pid=$!
+  sleep 0.5
+  cat /tmp/serial.in > "$a"
+  wait $pid || fail "reading $n bytes from $b timed out (got $(stat -c %s /tmp/serial.out))"
+  cmp /tmp/serial.in /tmp/serial.out || fail "bytes from $a to $b differ"
+  say "$n bytes from $a arrived intact on $b"
+}
+
+# key_a_arrives EVENTDEV HIDG: a KEY_A press written as a boot-keyboard report to HIDG arrives on EVENTDEV.
+key_a_arrives() {
+  local ev=$1 hidg=$2 pid
+  rm -f /tmp/events.bin
+  dd if="$ev" of=/tmp/events.bin bs=24 count=6 status=none &
+  pid=$!
+  sleep 1
+  printf '\x00\x00\x04\x00\x00\x00\x00\x00' > "$hidg"   # usage 0x04: 'a' pressed
+  printf '\x00\x00\x00\x00\x00\x00\x00\x00' > "$hidg"   # released
+  for _ in $(seq 1 100); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+  kill $pid 2>/dev/null || true
+  # struct input_event: 16 bytes of time, u16 type, u16 code, s32 value; EV_KEY = 1, KEY_A = 30.
+  od -An -v -tu2 -w24 /tmp/events.bin | awk '$9 == 1 && $10 == 30 && $11 == 1 { press = 1 } $9 == 1 && $10 == 30 && $11 == 0 { release = 1 }
+    END { exit !(press && release) }' || fail "no KEY_A press and release on $ev: $(od -An -tu2 -w24 /tmp/events.bin)"
+  say "KEY_A press and release arrived on $ev"
 }

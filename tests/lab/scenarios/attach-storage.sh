@@ -1,0 +1,53 @@
+# lab-timeout: 900
+# A mass-storage gadget on the "server" (usbhop serve) is attached on the
+# "client" (usbhop attach, same guest, over loopback) and used with the
+# kernel's own usb-storage: mkfs.ext4, mount, copy a tree, sync, unmount.
+# The gadget's backing file must then hold exactly that file system
+# (e2fsck -fn, loop-mounted and compared file by file); attached again, the
+# tree read back through usbhop compares equal too.
+. "$LAB/lib.sh"
+. "$LAB/helpers/attach_lib.sh"
+
+gadgets_init 1
+mod ext4
+mod loop
+gadget_new disk 0x1d6b 0x0104 "lab disk"
+gadget_mass_storage disk /tmp/disk.img 96
+gadget_plug disk
+attach_lab_init
+serve_start
+
+say "usbhop attach $PEER 1d6b:0104"
+attach_start 1d6b:0104
+attach_wait_lines 1
+dev=$(imported_block 1d6b 0104)
+say "the disk appears on the client as $dev ($(cat /sys/class/block/${dev#/dev/}/size) sectors)"
+
+make_tree /tmp/tree
+say "mkfs.ext4, mount, copy a tree of $(du -sh /tmp/tree | cut -f1), sync, unmount"
+mkfs.ext4 -q -F "$dev"
+mkdir -p /tmp/mnt/usbhop /tmp/mnt/backing
+mount "$dev" /tmp/mnt/usbhop
+cp -a /tmp/tree /tmp/mnt/usbhop/
+sync
+umount /tmp/mnt/usbhop
+attach_stop
+
+say "the gadget's backing file holds exactly that file system"
+check "e2fsck -fn on the backing file" e2fsck -fn /tmp/disk.img
+mount -o loop,ro /tmp/disk.img /tmp/mnt/backing
+diff -r /tmp/tree /tmp/mnt/backing/tree || fail "the tree on the backing file differs"
+umount /tmp/mnt/backing
+say "same tree on the backing file"
+
+say "attached again: read back through usbhop"
+attach_start 1d6b:0104
+attach_wait_lines 1
+dev=$(imported_block 1d6b 0104)
+mount -o ro "$dev" /tmp/mnt/usbhop
+diff -r /tmp/tree /tmp/mnt/usbhop/tree || fail "the tree read back through usbhop differs"
+umount /tmp/mnt/usbhop
+say "same tree read back through usbhop from $dev"
+attach_stop
+kill -0 $SERVE || fail "usbhop serve died"
+say "PASS"
