@@ -94,6 +94,7 @@ uint64_t parse_size(const char* text) {
                       c.set_handlers(h);
                   });
     loop.run_until([&] { return done; }, 600 * kSecond);
+    ep->reset();
     _exit(0);
 }
 
