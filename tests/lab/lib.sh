@@ -167,7 +167,7 @@ gadgets_init() {
   mod libcomposite
   # A normal machine's udev would load these when a device appears; the
   # guest's udev cannot (the host has no /lib/modules for this kernel).
-  [ -n "${LAB_NO_HOST_DRIVERS:-}" ] || { mod usb_storage delay_use=0; for m in sd_mod usbhid hid_generic cdc_acm; do mod "$m"; done; }
+  [ -n "${LAB_NO_HOST_DRIVERS:-}" ] || { mod usb_storage delay_use=0; for m in sd_mod usbhid hid_generic evdev cdc_acm; do mod "$m"; done; }
   wait_path /sys/class/udc/dummy_udc.0
 }
 
@@ -300,6 +300,21 @@ usb_find() {
     echo "$d"
   done
 }
+
+# usb_tty SYSFS: the host-side tty (/dev/ttyACMn or /dev/ttyUSBn) of the USB device at SYSFS (nothing if none yet).
+usb_tty() {
+  local t; t=$(ls -d "$(readlink -f "$1")"/*/tty/tty* "$(readlink -f "$1")"/*/tty[A-Z]* 2>/dev/null | head -n1)
+  [ -n "$t" ] && [ -e "/dev/${t##*/}" ] && echo "/dev/${t##*/}"
+}
+
+# usb_event SYSFS: the host-side /dev/input/eventN of the USB (HID) device at SYSFS (nothing if none yet).
+usb_event() {
+  local e; e=$(find "$(readlink -f "$1")/" -maxdepth 6 -name 'event[0-9]*' 2>/dev/null | head -n1)
+  [ -n "$e" ] && [ -e "/dev/input/${e##*/}" ] && echo "/dev/input/${e##*/}"
+}
+
+# key_events FILE: the EV_KEY events in a captured /dev/input/eventN stream, one "CODE VALUE" a line (30 1 = KEY_A pressed).
+key_events() { od -An -v -tu2 -w24 "$1" | awk '$9 == 1 { print $10, $11 }'; }
 
 # block_of SYSFS: /dev/sdX of the first disk below USB device folder SYSFS (nothing if none yet).
 block_of() {
