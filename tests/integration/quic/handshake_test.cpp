@@ -168,3 +168,43 @@ TEST_CASE("a restarted server answers packets of a connection it lost with a sta
     CHECK(o.info.kind == quic::CloseInfo::Kind::stateless_reset);
     CHECK(p.server->stats().stateless_resets_sent >= 1);
 }
+
+TEST_CASE("an unknown QUIC version gets Version Negotiation, but only for a full-size packet") {
+    Pair p;
+    loop::Udp probe(p.loop);
+    REQUIRE(probe.bind(addr("127.0.0.1:0")));
+    std::vector<Bytes> answers;
+    REQUIRE(probe.start_receiving([&](ByteSpan d, const loop::SocketAddress&) { answers.emplace_back(d.begin(), d.end()); }));
+    auto packet = [](size_t size) {
+        Bytes b;
+        ByteWriter w(b);
+        w.put_u8(0xc0);
+        w.put_u32(0x1a2a3a4a);   // a reserved version (RFC 9000 §15)
+        w.put_u8(8);
+        w.put_bytes(as_bytes("dcid0001"));
+        w.put_u8(8);
+        w.put_bytes(as_bytes("scid0001"));
+        w.put_zeros(size - b.size());
+        return b;
+    };
+    probe.try_send(packet(100), p.server->local_address());
+    p.run_until([] { return false; }, 200 * kMillisecond);
+    CHECK(answers.empty());   // no amplification from small packets
+    probe.try_send(packet(1200), p.server->local_address());
+    REQUIRE(p.run_until([&] { return !answers.empty(); }, 2 * kSecond));
+    ByteReader r(answers[0]);
+    uint8_t first = 0;
+    uint32_t version = 1;
+    r.get_u8(first);
+    r.get_u32(version);
+    CHECK((first & 0x80) != 0);
+    CHECK(version == 0);   // Version Negotiation
+    bool lists_v1 = false;
+    ByteSpan rest = ByteReader(answers[0]).rest().subspan(5 + 1 + 8 + 1 + 8);
+    for (size_t i = 0; i + 4 <= rest.size(); i += 4) {
+        uint32_t v = 0;
+        ByteReader(rest.subspan(i, 4)).get_u32(v);
+        lists_v1 |= v == 1;
+    }
+    CHECK(lists_v1);
+}
