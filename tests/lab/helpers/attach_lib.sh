@@ -113,8 +113,8 @@ tty_of() {
 # serial_roundtrip A B BYTES: BYTES random bytes written to tty A arrive intact on tty B.
 serial_roundtrip() {
   local a=$1 b=$2 n=$3 pid
-  stty -F "$a" raw -echo -echoe -echok -icanon 115200
-  stty -F "$b" raw -echo -echoe -echok -icanon 115200
+  stty -F "$a" raw -echo
+  stty -F "$b" raw -echo
   head -c "$n" /dev/urandom > /tmp/serial.in
   timeout 60 head -c "$n" "$b" > /tmp/serial.out &
   pid=$!

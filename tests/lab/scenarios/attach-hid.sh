@@ -6,6 +6,7 @@
 . "$LAB/helpers/attach_lib.sh"
 
 gadgets_init 1
+mod evdev   # /dev/input/eventN (a desktop loads it at boot)
 gadget_new kbd 0x1d6b 0x0105 "lab keyboard"
 gadget_hid_keyboard kbd
 gadget_plug kbd
