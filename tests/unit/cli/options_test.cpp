@@ -1,6 +1,5 @@
 #include <doctest/doctest.h>
 
-#include "cli/commands.hpp"
 #include "cli/options.hpp"
 
 using namespace usbhop::cli;
@@ -75,15 +74,4 @@ TEST_CASE("help lists visible options with their value names") {
     CHECK(text.find("    --json") != std::string::npos);
     CHECK(text.find("-p, --port N") != std::string::npos);
     CHECK(text.find("secret") == std::string::npos);
-}
-
-TEST_CASE("every command has a handler, a summary and a description") {
-    for (const Command& c : commands()) {
-        CAPTURE(c.name);
-        CHECK(static_cast<bool>(c.run));
-        CHECK_FALSE(c.summary.empty());
-        CHECK_FALSE(c.description.empty());
-        CHECK(find_command(c.name) == &c);
-    }
-    CHECK(find_command("serv") == nullptr);
 }
