@@ -436,6 +436,9 @@ void Server::on_arrived(const usb::DeviceInfo& info) {
 void Server::on_left(usb::DeviceId id) {
     auto it = devices_.find(id);
     if (it == devices_.end()) return;
+    // Out of the table first: watchers get DeviceLeft, not a last DeviceChanged.
+    usb::DeviceInfo gone = std::move(it->second);
+    devices_.erase(it);
     auto h = holders_.find(id);
     if (h != holders_.end()) {
         Session& s = *h->second.session;
@@ -444,11 +447,9 @@ void Server::on_left(usb::DeviceId id) {
     }
     for (auto& [token, s] : sessions_) {
         if (!s->watching || !s->link()) continue;
-        if (rule_for_peer(config_.shares, it->second, s->peer()))
-            s->link()->send_control(proto::DeviceLeft{wire_device_id(it->second)});
+        if (rule_for_peer(config_.shares, gone, s->peer())) s->link()->send_control(proto::DeviceLeft{wire_device_id(gone)});
     }
-    log::write(log::Level::info, {{"DEVICE", it->second.path}}, "USB device %s unplugged", it->second.path.c_str());
-    devices_.erase(it);
+    log::write(log::Level::info, {{"DEVICE", gone.path}}, "USB device %s unplugged", gone.path.c_str());
     update_status();
 }
 
