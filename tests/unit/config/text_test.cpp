@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include "config/files.hpp"
 #include "config/text.hpp"
 
 using namespace usbhop::config;
@@ -25,4 +26,11 @@ TEST_CASE("split_words and trim") {
     auto w = split_words("  a  bb\tc ");
     REQUIRE(w.size() == 3);
     CHECK(w[1] == "bb");
+}
+
+TEST_CASE("~/ in a configured path is the home directory") {
+    CHECK(expand_home("~/.config/usbhop/identity.key", "/home/ada") == "/home/ada/.config/usbhop/identity.key");
+    CHECK(expand_home("~", "/home/ada") == "/home/ada");
+    CHECK(expand_home("/etc/usbhop/authorized_keys", "/home/ada") == "/etc/usbhop/authorized_keys");
+    CHECK(expand_home("~ada/x", "/home/ada") == "~ada/x");
 }
