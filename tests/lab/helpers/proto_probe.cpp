@@ -25,6 +25,7 @@
 //   inflight EP LEN COUNT SECS    COUNT IN URBs, print INFLIGHT, wait up to SECS for all answers (unplug test)
 //   wait-detached SECS            wait for an unasked Detached
 //   garbage                       send junk on the control stream; expect the server to close (code 1)
+//   wait-file PATH SECS           wait until PATH exists (to line several probes up)
 //   sleep MS
 #include <sys/stat.h>
 
@@ -148,6 +149,13 @@ public:
                 rc = wait_detached(atof(args[i++].c_str()));
             } else if (cmd == "garbage") {
                 rc = garbage();
+            } else if (cmd == "wait-file" && need(2)) {
+                std::string path = args[i];
+                struct stat st;
+                if (!loop_.run_until([&] { return ::stat(path.c_str(), &st) == 0; },
+                                     static_cast<Nanos>(atof(args[i + 1].c_str()) * 1e9)))
+                    return fail("no file " + path);
+                i += 2;
             } else if (cmd == "sleep" && need(1)) {
                 loop_.run_until([] { return false; }, static_cast<Nanos>(num(args[i++])) * kMillisecond);
             } else {
