@@ -227,7 +227,7 @@ size_t Connection::max_datagram_size() const {
 
 PathInfo Connection::path() const { return impl_->path_info(); }
 
-Result<void> Connection::migrate(const loop::SocketAddress& local) {
+Result<void> Connection::migrate(const loop::SocketAddress& local, const loop::SocketAddress& remote) {
     if (impl_->server) return make_error("only a client can move to another address");
     if (impl_->state != Impl::State::established) return make_error("connection is not established");
     size_t index = impl_->ep.find_path_index(local);
@@ -238,10 +238,12 @@ Result<void> Connection::migrate(const loop::SocketAddress& local) {
     }
     const ngtcp2_path* cur = ngtcp2_conn_get_path(impl_->conn);
     const loop::SocketAddress& bound = impl_->ep.paths[index].local;
-    ngtcp2_path path{{const_cast<sockaddr*>(bound.get()), bound.size()}, cur->remote, nullptr};
+    ngtcp2_addr to = remote.empty() ? cur->remote : ngtcp2_addr{const_cast<sockaddr*>(remote.get()), remote.size()};
+    ngtcp2_path path{{const_cast<sockaddr*>(bound.get()), bound.size()}, to, nullptr};
     int rv = ngtcp2_conn_initiate_immediate_migration(impl_->conn, &path, now_ts());
     if (rv != 0) return make_error(std::string("cannot migrate: ") + ngtcp2_strerror(rv), rv);
-    log::info("connection to %s moves to local address %s", impl_->who().c_str(), bound.to_string().c_str());
+    log::info("connection to %s moves to local address %s%s", impl_->who().c_str(), bound.to_string().c_str(),
+              remote.empty() ? "" : (", server address " + remote.to_string()).c_str());
     impl_->ep.schedule(impl_.get());
     return {};
 }

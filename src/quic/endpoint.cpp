@@ -140,6 +140,14 @@ void Endpoint::receive_virtual(const loop::SocketAddress& label, const loop::Soc
     if (index != SIZE_MAX) impl_->on_datagram(index, packet, from);
 }
 
+void Endpoint::set_other_receiver(OnOtherDatagram receive) { impl_->other_receiver = std::move(receive); }
+
+bool Endpoint::send_other(const loop::SocketAddress& to, ByteSpan data) {
+    loop::Udp& udp = *impl_->paths[0].udp;
+    if (udp.send_queue_count() != 0) return false;
+    return udp.try_send(data, to) >= 0;
+}
+
 // --- Endpoint::Impl: sockets -----------------------------------------------------
 
 Result<size_t> Endpoint::Impl::add_socket(const loop::SocketAddress& bind) {
@@ -217,6 +225,11 @@ void Endpoint::Impl::send_raw(size_t path_index, const loop::SocketAddress& to, 
 
 void Endpoint::Impl::on_datagram(size_t path_index, ByteSpan data, const loop::SocketAddress& from) {
     ++stats.datagrams_received;
+    if (!data.empty() && std::to_integer<uint8_t>(data[0]) < 0x40 && paths[path_index].udp) {
+        if (other_receiver) other_receiver(data, from);
+        else ++stats.datagrams_dropped;
+        return;
+    }
     auto* pkt = reinterpret_cast<const uint8_t*>(data.data());
     ngtcp2_version_cid vc;
     int rv = ngtcp2_pkt_decode_version_cid(&vc, pkt, data.size(), kCidLength);

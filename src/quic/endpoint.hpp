@@ -154,8 +154,10 @@ public:
     size_t max_datagram_size() const;
 
     PathInfo path() const;
-    // Client: move to a new local address (a new socket of the endpoint).
-    Result<void> migrate(const loop::SocketAddress& local);
+    // Client: move to a new local address (a new socket of the endpoint, or
+    // a virtual path's label) and, when remote is given, to a new server
+    // address as well (relay -> direct: RELAY-NOTES.md §2).
+    Result<void> migrate(const loop::SocketAddress& local, const loop::SocketAddress& remote = {});
 
     // Graceful close with an application error code; the peer sees both.
     void close(uint64_t code, std::string_view reason);
@@ -212,6 +214,17 @@ public:
     // every real local address (e.g. 192.0.2.x).
     void add_virtual_path(const loop::SocketAddress& label, VirtualSend send);
     void receive_virtual(const loop::SocketAddress& label, const loop::SocketAddress& from, ByteSpan packet);
+
+    // Datagrams on the endpoint's sockets whose first byte is below 0x40 are
+    // never QUIC v1 (the fixed bit is set while grease_quic_bit is off,
+    // RFC 9287): relay frames and punch packets (RELAY-NOTES.md §2, §4) go to
+    // receive; without a receiver they are dropped.
+    using OnOtherDatagram = std::function<void(ByteSpan data, const loop::SocketAddress& from)>;
+    void set_other_receiver(OnOtherDatagram receive);
+    // Sends one such datagram as is from the endpoint's first socket, so that
+    // relay frames, punches and QUIC share one NAT mapping. False if the
+    // kernel did not take it (it counts as lost).
+    bool send_other(const loop::SocketAddress& to, ByteSpan data);
 
     struct Impl;
 

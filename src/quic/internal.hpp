@@ -149,6 +149,7 @@ struct Endpoint::Impl {
     std::vector<Connection::Impl*> finished;
     Trust trust;
     OnConnection on_connection;
+    OnOtherDatagram other_receiver;   // relay frames and punches (first byte < 0x40)
     bool listening = false;
     EndpointStats stats;
     std::unique_ptr<loop::Timer> defer;
