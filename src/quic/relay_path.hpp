@@ -1,0 +1,166 @@
+// quic/relay_path: the peer's side of `usbhop relay` (docs/relay.md), on the
+// peer's own QUIC endpoint and socket (one NAT mapping for relay and direct).
+//
+//   auto rp = std::make_unique<quic::RelayPath>(loop, *endpoint, key, options);
+//   rp->start();                       // registers, keeps registered
+//   serve:  nothing more: sessions the relay opens to this node reach
+//           ep->listen()'s callback like any connection.
+//   attach: Connection* c = rp->connect(server_node, handlers);
+//
+// Registration is a challenge-response: the relay signs what it saw (our
+// address, our nonce) with its key, which we check against the configured
+// relay node ID; we sign its single-use nonce with our node key. Keep-alives
+// every ~25 s keep the NAT mapping and notice a relay restart or a new
+// address of ours; either way we register again and re-open relayed sessions
+// under the same session id, so a relayed connection survives.
+//
+// The relayed path is a virtual path of the endpoint labelled kRelayLabel
+// (ngtcp2 refuses a migration to the local address in use, RELAY-NOTES.md §2).
+// Once a session is open both ends send PUNCH frames to the other's public
+// address; when the client hears one it migrates the connection to the
+// direct path (once), and after ngtcp2 has validated it, tells the relay to
+// RELEASE the session. If punching never works (symmetric NAT) traffic stays
+// on the relay. The QUIC session is the same end-to-end TLS 1.3 session
+// either way; the relay sees only ciphertext.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "identity/identity.hpp"
+#include "loop/address.hpp"
+#include "loop/loop.hpp"
+#include "proto/relay_frames.hpp"
+#include "quic/endpoint.hpp"
+
+namespace usbhop::quic {
+
+// TEST-NET-1 (RFC 5737): never a real local address.
+constexpr std::string_view kRelayLabel = "192.0.2.1:7575";
+
+// True when a connection's path goes through a relay (its local address is a
+// relay label): what `usbhop status` shows as "relayed" rather than "direct".
+bool is_relayed(const PathInfo& path);
+
+proto::relay::WireAddress to_wire(const loop::SocketAddress& a);
+loop::SocketAddress from_wire(const proto::relay::WireAddress& w);
+
+struct RelayPathOptions {
+    loop::SocketAddress relay;        // resolved, same family as the endpoint's socket
+    identity::NodeId relay_node;      // checked against the relay's signature
+    bool punch = true;                // try a direct path (false: stay relayed)
+    Nanos punch_interval = 50 * kMillisecond;
+    Nanos punch_duration = 10 * kSecond;
+    Nanos keep_alive = 25 * kSecond;  // at most this; the relay may ask for less
+    Nanos retry = 1 * kSecond;        // HELLO / CONNECT / keep-alive answer wait
+    // Called with a line a user can read when the relay refuses us or
+    // registration state changes; optional.
+    std::function<void(bool registered, const std::string& why)> on_registration;
+};
+
+// One relayed session as this side sees it.
+struct RelaySessionInfo {
+    uint64_t id = 0;
+    identity::NodeId peer;
+    bool initiator = false;
+    bool open = false;                 // the relay has confirmed it
+    bool direct = false;               // validated direct path, relay released
+    loop::SocketAddress peer_public;   // the other end's address as the relay saw it
+};
+
+struct RelayPathStats {
+    uint64_t frames_sent = 0;
+    uint64_t bytes_to_relay = 0;       // FORWARD payloads through the relay
+    uint64_t bytes_from_relay = 0;
+    uint64_t punches_sent = 0;
+    uint64_t punches_received = 0;
+    uint64_t registrations = 0;        // successful, counting re-registrations
+};
+
+class RelayPath {
+public:
+    RelayPath(loop::Loop& loop, Endpoint& endpoint, const identity::NodeKey& key, RelayPathOptions options);
+    ~RelayPath();
+    RelayPath(const RelayPath&) = delete;
+    RelayPath& operator=(const RelayPath&) = delete;
+
+    void start();
+    bool registered() const { return state_ == State::registered; }
+    // Our address as the relay sees it (empty until registered).
+    const loop::SocketAddress& public_address() const { return observed_; }
+
+    // Client: a connection to node through the relay; moves to a direct path
+    // when punching works. handlers are the caller's; on_closed and
+    // on_path_changed are passed on after the relay path has seen them.
+    Result<Connection*> connect(const identity::NodeId& node, Handlers handlers);
+
+    std::vector<RelaySessionInfo> sessions() const;
+    const RelayPathStats& stats() const { return stats_; }
+    const loop::SocketAddress& relay_address() const { return options_.relay; }
+
+private:
+    enum class State { idle, hello_sent, register_sent, registered, refused };
+
+    struct Session {
+        uint64_t id = 0;
+        identity::NodeId peer;
+        bool initiator = false;
+        bool open = false;
+        bool migrated = false;
+        bool direct = false;
+        loop::SocketAddress remote;        // the remote QUIC sees on the relayed path
+        loop::SocketAddress peer_public;
+        loop::SocketAddress candidate;     // where a punch came from
+        Nanos punch_until = 0;
+        Nanos next_punch = 0;
+        Nanos next_connect = 0;
+        Nanos last_relayed = 0;
+        std::deque<Bytes> pending;         // client packets before the session opened
+        Connection* conn = nullptr;        // client side only
+        proto::relay::Nonce punch_nonce{};
+        int refusal = 0;                   // the last REFUSED reason logged
+    };
+
+    void on_datagram(ByteSpan data, const loop::SocketAddress& from);
+    void on_relay_frame(const proto::relay::Frame& frame);
+    void on_punch(const proto::relay::Punch& p, const loop::SocketAddress& from);
+    void virtual_send(const loop::SocketAddress& remote, ByteSpan packets, size_t segment);
+    void send_relay(const proto::relay::Frame& frame);
+    void send_hello();
+    void became_registered(const proto::relay::Registered& r);
+    void lost_registration(const std::string& why);
+    void send_connect(Session& s);
+    void tick();
+    void arm();
+    void on_closed(uint64_t id);
+    void on_path_changed(uint64_t id, const PathInfo& path);
+    Session* find(uint64_t id);
+    Session* find_by_remote(const loop::SocketAddress& remote);
+
+    loop::Loop& loop_;
+    Endpoint& endpoint_;
+    const identity::NodeKey& key_;
+    RelayPathOptions options_;
+    loop::SocketAddress label_;
+    State state_ = State::idle;
+    proto::relay::Nonce hello_nonce_{};
+    proto::relay::Nonce relay_nonce_{};
+    loop::SocketAddress observed_;
+    Nanos keep_alive_;
+    Nanos next_send_ = 0;              // next HELLO retry or keep-alive
+    Nanos answer_due_ = 0;             // 0: no answer awaited
+    Nanos retry_wait_;
+    std::map<uint64_t, Session> sessions_;
+    uint16_t next_remote_port_ = 1;
+    RelayPathStats stats_;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    std::unique_ptr<loop::Timer> timer_;
+};
+
+}  // namespace usbhop::quic
