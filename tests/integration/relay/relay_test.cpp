@@ -1,0 +1,357 @@
+// `usbhop relay` end to end over loopback: a server endpoint registered under
+// its node ID, a client that knows only that ID, and the relay between them
+// (relay::Relay + quic::RelayPath, all on one loop). What a user relies on:
+// data arrives intact through the relay, which sees only ciphertext; the
+// session goes direct when punching works and the relay then carries
+// nothing; only trusted key holders register; the relay amplifies nothing;
+// a tampering relay is caught; a relay restart does not end a relayed session.
+#include <set>
+
+#include "../quic/harness.hpp"
+#include "loop/udp.hpp"
+#include "proto/relay_frames.hpp"
+#include "quic/relay_path.hpp"
+#include "relay/relay.hpp"
+
+using namespace usbhop;
+using namespace usbhop::test;
+namespace wire = usbhop::proto::relay;
+
+namespace {
+
+struct World {
+    loop::Loop loop;
+    identity::NodeKey relay_key = make_key();
+    identity::NodeKey server_key = make_key();
+    identity::NodeKey client_key = make_key();
+    std::set<identity::NodeId> trusted{server_key.id(), client_key.id()};
+    relay::Options relay_options;
+    quic::RelayPathOptions path_options;
+    std::unique_ptr<relay::Relay> relay;
+    std::unique_ptr<quic::Endpoint> server;
+    std::unique_ptr<quic::Endpoint> client;
+    std::unique_ptr<quic::RelayPath> server_path;
+    std::unique_ptr<quic::RelayPath> client_path;
+    quic::Connection* accepted = nullptr;
+    std::map<int64_t, Received> got;   // server side, per stream
+    std::string refused_why;
+    std::function<void()> writable;   // the client connection's on_writable
+
+    World() {
+        relay_options.listen = addr("127.0.0.1:0");
+        relay_options.trust = [this](const identity::NodeId& n) { return trusted.count(n) != 0; };
+        path_options.relay_node = relay_key.id();
+        path_options.retry = 200 * kMillisecond;
+    }
+    ~World() {
+        client_path.reset();
+        server_path.reset();
+        client.reset();
+        server.reset();
+        relay.reset();
+    }
+
+    void start_relay() {
+        auto r = relay::Relay::create(loop, relay_key, relay_options);
+        REQUIRE(r);
+        relay = std::move(*r);
+        relay_options.listen = relay->local_address();   // a restart comes back on the same port
+        path_options.relay = relay->local_address();
+    }
+
+    void start_server(const char* bind = "127.0.0.2:0") {
+        auto s = quic::Endpoint::create(loop, server_key, addr(bind));
+        REQUIRE(s);
+        server = std::move(*s);
+        server->listen([this](const identity::NodeId& id) { return id == client_key.id(); },
+                       [this](quic::Connection& c) {
+                           accepted = &c;
+                           quic::Handlers h;
+                           h.on_stream_data = [this](int64_t id, ByteSpan d, bool fin) { got[id].add(d, fin); };
+                           h.on_closed = [this](const quic::CloseInfo&) { accepted = nullptr; };
+                           c.set_handlers(std::move(h));
+                       });
+        server_path = std::make_unique<quic::RelayPath>(loop, *server, server_key, path_options);
+        server_path->start();
+    }
+
+    void start_client(const char* bind = "127.0.0.3:0") {
+        auto c = quic::Endpoint::create(loop, client_key, addr(bind));
+        REQUIRE(c);
+        client = std::move(*c);
+        quic::RelayPathOptions o = path_options;
+        o.on_registration = [this](bool ok, const std::string& why) {
+            if (!ok) refused_why = why;
+        };
+        client_path = std::make_unique<quic::RelayPath>(loop, *client, client_key, o);
+        client_path->start();
+    }
+
+    void start_all() {
+        start_relay();
+        start_server();
+        start_client();
+        REQUIRE(loop.run_until([&] { return server_path->registered() && client_path->registered(); }, 10 * kSecond));
+    }
+
+    quic::Connection* connect() {
+        bool up = false;
+        quic::Handlers h;
+        h.on_established = [&up] { up = true; };
+        h.on_writable = [this](int64_t) {
+            if (writable) writable();
+        };
+        auto c = client_path->connect(server_key.id(), std::move(h));
+        REQUIRE(c);
+        REQUIRE(loop.run_until([&] { return up && accepted; }, 15 * kSecond));
+        return *c;
+    }
+
+    // Sends bytes on a new stream and waits until the server has all of it; checks the hash.
+    void transfer(quic::Connection* c, uint64_t bytes, uint64_t seed, Nanos timeout = 60 * kSecond) {
+        auto s = c->open_stream();
+        REQUIRE(s);
+        StreamSender tx(c, *s, bytes, seed);
+        writable = [&tx] { tx.pump(); };
+        tx.pump();
+        bool done = loop.run_until([&] { return got[*s].fin; }, timeout);
+        writable = nullptr;
+        REQUIRE(done);
+        CHECK(got[*s].bytes == bytes);
+        CHECK(got[*s].digest == tx.hash.hex());
+    }
+
+    uint64_t session_id() const {
+        auto sessions = client_path->sessions();
+        REQUIRE(sessions.size() == 1);
+        return sessions[0].id;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a client that knows only the server's node ID reaches it through the relay, data intact") {
+    World w;
+    w.path_options.punch = false;
+    // The relay as a spy: it must never see the plaintext.
+    const std::string marker = "usbhop-plaintext-marker-0123456789";
+    bool seen_plaintext = false;
+    uint64_t spied = 0;
+    w.relay_options.tamper = [&](Bytes& pkt) {
+        spied += pkt.size();
+        if (as_chars(pkt).find(marker) != std::string_view::npos) seen_plaintext = true;
+    };
+    w.start_all();
+    quic::Connection* c = w.connect();
+    CHECK(quic::is_relayed(c->path()));
+    CHECK(quic::is_relayed(w.accepted->path()));
+    CHECK(c->peer() == w.server_key.id());
+    CHECK(w.accepted->peer() == w.client_key.id());
+    auto s = c->open_stream();
+    REQUIRE(s);
+    std::string text;
+    for (int i = 0; i < 100; ++i) text += marker;
+    c->write(*s, as_bytes(text), true);
+    REQUIRE(w.loop.run_until([&] { return w.got[*s].fin; }, 10 * kSecond));
+    CHECK(w.got[*s].bytes == text.size());
+    w.transfer(c, scaled(8 << 20, "relayed transfer"), 7);
+    CHECK_FALSE(seen_plaintext);
+    CHECK(spied > (8u << 20) / (kSanitized ? 16 : 1));
+    auto st = w.relay->session(w.session_id());
+    REQUIRE(st);
+    CHECK(st->bytes_forwarded == spied);
+    CHECK(quic::is_relayed(c->path()));   // no punching: it stays relayed
+}
+
+TEST_CASE("punching moves the session to a direct path and the relay's byte counter for it stops growing") {
+    World w;
+    w.start_all();
+    quic::Connection* c = w.connect();
+    uint64_t id = w.session_id();
+    REQUIRE(w.loop.run_until([&] { return !quic::is_relayed(c->path()) && w.client_path->sessions()[0].direct; },
+                             10 * kSecond));
+    // After path validation the client sent RELEASE: the relay dropped the session.
+    REQUIRE(w.loop.run_until([&] { return !w.relay->session(id); }, 5 * kSecond));
+    CHECK(w.relay->registered(w.server_key.id()));   // registrations stay, for fallback
+    uint64_t before = w.relay->stats().bytes_forwarded;
+    w.transfer(c, scaled(16 << 20, "direct transfer"), 11);
+    CHECK(w.relay->stats().bytes_forwarded == before);
+    CHECK(w.client_path->stats().bytes_to_relay < 64 * 1024);
+    CHECK_FALSE(quic::is_relayed(c->path()));
+    REQUIRE(w.loop.run_until([&] { return w.accepted && !quic::is_relayed(w.accepted->path()); }, 5 * kSecond));
+    MESSAGE("direct path " << c->path().local.to_string() << " -> " << c->path().remote.to_string() << ", rtt "
+                           << format_duration(c->path().smoothed_rtt));
+}
+
+TEST_CASE("a node the relay does not trust cannot register, and says so in the relay's log") {
+    World w;
+    w.trusted.erase(w.client_key.id());
+    StderrCapture cap;
+    w.start_relay();
+    w.start_server();
+    w.start_client();
+    REQUIRE(w.loop.run_until([&] { return !w.refused_why.empty(); }, 10 * kSecond));
+    CHECK_FALSE(w.client_path->registered());
+    CHECK(w.refused_why.find("authorized_keys") != std::string::npos);
+    CHECK_FALSE(w.relay->registered(w.client_key.id()));
+    std::string log = cap.text();
+    CHECK(log.find("node " + w.client_key.id().to_string() + " at 127.0.0.3:") != std::string::npos);
+    CHECK(log.find("is not in the relay's authorized_keys") != std::string::npos);
+    // A connection attempt goes nowhere: the relay drops CONNECT from an unregistered source.
+    bool closed = false;
+    quic::Handlers h;
+    h.on_closed = [&](const quic::CloseInfo&) { closed = true; };
+    auto c = w.client_path->connect(w.server_key.id(), std::move(h));
+    REQUIRE(c);
+    w.loop.run_until([&] { return w.accepted != nullptr; }, 2 * kSecond);
+    CHECK(w.accepted == nullptr);
+    CHECK(w.relay->stats().sessions == 0);
+}
+
+TEST_CASE("a node that is not the server cannot register as it") {
+    World w;
+    w.start_all();
+    loop::SocketAddress server_at = w.server->local_address();
+    identity::NodeKey impostor = make_key();
+    w.trusted.insert(impostor.id());
+    loop::Udp udp(w.loop);
+    REQUIRE(udp.bind(addr("127.0.0.4:0")));
+    std::vector<wire::Frame> answers;
+    REQUIRE(udp.start_receiving([&](ByteSpan d, const loop::SocketAddress&) {
+        auto f = wire::decode(d);
+        if (f) answers.push_back(*f);
+    }));
+    wire::NodeKey victim;
+    std::copy(w.server_key.id().public_key().begin(), w.server_key.id().public_key().end(), victim.begin());
+    udp.try_send(wire::encode(wire::Hello{victim, {}}), w.relay->local_address());
+    REQUIRE(w.loop.run_until([&] { return !answers.empty(); }, 5 * kSecond));
+    auto* ch = std::get_if<wire::Challenge>(&answers[0]);
+    REQUIRE(ch);
+    // The impostor signs the nonce with its own key, claiming the server's ID.
+    wire::NodeKey relay_pub;
+    std::copy(w.relay_key.id().public_key().begin(), w.relay_key.id().public_key().end(), relay_pub.begin());
+    auto sig = impostor.sign(wire::register_signed_bytes(relay_pub, ch->relay_nonce, victim));
+    REQUIRE(sig);
+    wire::RegisterNode reg{victim, ch->relay_nonce, {}};
+    std::copy(sig->begin(), sig->end(), reg.signature.begin());
+    udp.try_send(wire::encode(reg), w.relay->local_address());
+    REQUIRE(w.loop.run_until([&] { return answers.size() == 2; }, 5 * kSecond));
+    auto* no = std::get_if<wire::Refused>(&answers[1]);
+    REQUIRE(no);
+    CHECK(no->reason == wire::RefuseReason::bad_signature);
+    // Replaying the server's own nonce use later gets nothing either: the nonce
+    // is bound to the address that asked, and single use.
+    udp.try_send(wire::encode(reg), w.relay->local_address());
+    w.loop.run_until([] { return false; }, 300 * kMillisecond);
+    CHECK(answers.size() == 3);   // stale_nonce (the nonce was used)
+    if (answers.size() == 3) CHECK(std::get<wire::Refused>(answers[2]).reason == wire::RefuseReason::stale_nonce);
+    CHECK(w.relay->registered(w.server_key.id()));
+    // The real server still gets its sessions: a client reaches it.
+    quic::Connection* c = w.connect();
+    CHECK(c->peer() == w.server_key.id());
+    (void)server_at;
+}
+
+TEST_CASE("the relay answers an unverified address with no more bytes than it sent, and most things with nothing") {
+    World w;
+    w.start_all();
+    loop::Udp udp(w.loop);
+    REQUIRE(udp.bind(addr("127.0.0.5:0")));
+    uint64_t received = 0, sent = 0, answers = 0;
+    REQUIRE(udp.start_receiving([&](ByteSpan d, const loop::SocketAddress&) {
+        received += d.size();
+        ++answers;
+    }));
+    auto send = [&](const Bytes& b) {
+        sent += b.size();
+        udp.try_send(b, w.relay->local_address());
+    };
+    wire::NodeKey someone;
+    std::copy(w.server_key.id().public_key().begin(), w.server_key.id().public_key().end(), someone.begin());
+    for (int i = 0; i < 20; ++i) send(wire::encode(wire::Hello{someone, {}}));
+    Bytes pkt(1200, std::byte{0xc1});
+    send(wire::encode(wire::Forward{12345, pkt}));
+    send(wire::encode(wire::KeepAlive{someone}));
+    send(wire::encode(wire::Connect{1, someone}));
+    send(wire::encode(wire::RegisterNode{someone, {}, {}}));   // a nonce the relay never gave
+    send(wire::encode(wire::Release{1}));
+    Bytes short_hello = wire::encode(wire::Hello{someone, {}});
+    short_hello.resize(60);
+    send(short_hello);
+    Bytes quic_like(1200, std::byte{0xc0});
+    send(quic_like);
+    w.loop.run_until([] { return false; }, 500 * kMillisecond);
+    CHECK(answers == 20);   // one CHALLENGE per full-size HELLO, nothing else
+    CHECK(received < sent);
+    CHECK(received <= 20 * wire::kMinHelloSize);
+}
+
+TEST_CASE("a relay that flips bits in forwarded packets is caught by the peers and the data stays intact") {
+    World w;
+    w.path_options.punch = false;
+    uint64_t n = 0, flipped = 0;
+    w.relay_options.tamper = [&](Bytes& pkt) {
+        if (++n % 20 == 0 && pkt.size() > 40) {
+            pkt[pkt.size() / 2] ^= std::byte{0x04};
+            ++flipped;
+        }
+    };
+    w.start_all();
+    quic::Connection* c = w.connect();
+    w.transfer(c, scaled(4 << 20, "tampered transfer"), 23);
+    CHECK(flipped > 10);
+    CHECK(c->established());
+    CHECK(w.accepted != nullptr);
+}
+
+TEST_CASE("a relayed session survives a relay restart: both ends register again and the copy completes") {
+    World w;
+    w.path_options.punch = false;
+    w.path_options.keep_alive = 300 * kMillisecond;
+    w.path_options.retry = 200 * kMillisecond;
+    w.start_all();
+    quic::Connection* c = w.connect();
+    w.transfer(c, 1 << 20, 31);
+    uint64_t id = w.session_id();
+    uint64_t regs = w.server_path->stats().registrations;
+    w.relay.reset();
+    w.loop.run_until([] { return false; }, 1 * kSecond);
+    w.start_relay();   // same key, same port, empty tables
+    REQUIRE(w.loop.run_until([&] { return w.server_path->stats().registrations > regs && w.relay->session(id); },
+                             10 * kSecond));
+    w.transfer(c, scaled(4 << 20, "transfer after restart"), 37);
+    CHECK(w.relay->session(id)->bytes_forwarded > 0);
+    CHECK(c->established());
+}
+
+TEST_CASE("each relayed session is held to bytes_per_second") {
+    World w;
+    w.path_options.punch = false;
+    w.relay_options.limits.bytes_per_second = 1 << 20;
+    w.start_all();
+    quic::Connection* c = w.connect();
+    Nanos start = monotonic_ns();
+    w.transfer(c, 3 << 20, 41, 30 * kSecond);
+    Nanos took = monotonic_ns() - start;
+    auto st = w.relay->session(w.session_id());
+    REQUIRE(st);
+    CHECK(took > 2 * kSecond);   // 3 MiB at 1 MiB/s, less the first burst
+    CHECK(st->packets_over_limit > 0);
+}
+
+TEST_CASE("a node may hold at most max_sessions_per_node sessions") {
+    World w;
+    w.path_options.punch = false;
+    w.relay_options.limits.max_sessions_per_node = 1;
+    w.start_all();
+    w.connect();
+    StderrCapture cap;
+    bool closed = false;
+    quic::Handlers h;
+    h.on_closed = [&](const quic::CloseInfo&) { closed = true; };
+    auto second = w.client_path->connect(w.server_key.id(), std::move(h));
+    REQUIRE(second);
+    w.loop.run_until([] { return false; }, 1 * kSecond);
+    CHECK(w.relay->stats().sessions == 1);
+    CHECK(cap.text().find("session limit") != std::string::npos);
+}
