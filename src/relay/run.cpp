@@ -113,7 +113,7 @@ int run(const config::Config& config, const RunOptions& options) {
         watchdog = std::make_unique<loop::Timer>(loop, [] { notify("WATCHDOG=1"); });
         watchdog->start(usec * 500, usec * 500);
     }
-    notify("READY=1\nSTATUS=" + (*relay)->summary());
+    notify("READY=1");
     loop.run();
     return 0;
 }
