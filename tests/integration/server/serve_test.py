@@ -157,6 +157,18 @@ class Serve(unittest.TestCase):
         self.assertIsNone(self.server.poll())
         self.stop()
 
+    def test_a_dropped_connection_resumes_its_session_within_grace(self):
+        self.start()
+        self.messages("READY=1")
+        r = self.probe("trusted", "list", "reconnect", "200", "list")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        hellos = [l for l in r.stdout.splitlines() if l.startswith("HELLO")]
+        self.assertEqual(len(hellos), 2, r.stdout)
+        self.assertIn("resumed=0", hellos[0])
+        self.assertIn("resumed=1", hellos[1])
+        self.assertIn("resumed its session", self.server_log())
+        self.stop()
+
     def test_sighup_disconnects_a_peer_removed_from_authorized_keys(self):
         self.start()
         self.messages("READY=1")

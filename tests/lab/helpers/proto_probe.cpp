@@ -25,6 +25,11 @@
 //   inflight EP LEN COUNT SECS    COUNT IN URBs, print INFLIGHT, wait up to SECS for all answers (unplug test)
 //   wait-detached SECS            wait for an unasked Detached
 //   garbage                       send junk on the control stream; expect the server to close (code 1)
+//   submit-in EP LEN COUNT        COUNT bulk IN URBs, not waited for (submit-int-in: interrupt)
+//   reconnect DELAY_MS            drop the connection (no Detach), print DISCONNECTED, come back after
+//                                 DELAY_MS with the session token; with an attachment, Resume it
+//                                 (pending = URBs without a result here)
+//   wait-results SECS             wait until every URB submitted has its one terminal result; prints RESULTS
 //   wait-file PATH SECS           wait until PATH exists (to line several probes up)
 //   sleep MS
 #include <sys/stat.h>
@@ -75,6 +80,14 @@ public:
         auto ep = quic::Endpoint::create(loop_, key, *loop::SocketAddress::parse(server.family() == AF_INET6 ? "[::]:0" : "0.0.0.0:0"));
         if (!ep) return fail("endpoint: " + ep.error().message);
         ep_ = std::move(*ep);
+        server_ = server;
+        node_ = node;
+        return handshake();
+    }
+
+    int handshake() {
+        established_ = false;
+        closed_.reset();
         quic::Handlers h;
         h.on_established = [this] { established_ = true; };
         h.on_stream_data = [this](int64_t id, ByteSpan d, bool fin) { on_data(id, d, fin); };
@@ -82,7 +95,7 @@ public:
             closed_ = info;
             conn_ = nullptr;
         };
-        auto c = ep_->connect(server, node, h);
+        auto c = ep_->connect(server_, node_, h);
         if (!c) return fail("connect: " + c.error().message);
         conn_ = *c;
         loop_.run_until([this] { return established_ || closed_; }, timeout_);
@@ -95,14 +108,17 @@ public:
         proto::Hello hello;
         hello.capabilities = proto::kCapsThisBuild;
         hello.software = "proto_probe";
+        hello.resume_token = token_;
         send(control_, hello);
         auto ack = wait_control<proto::HelloAck>();
         if (!ack) {
             print_closed();
             return 3;
         }
-        printf("HELLO version=%u caps=%llu grace_ms=%u\n", ack->version, static_cast<unsigned long long>(ack->capabilities),
-               ack->grace_ms);
+        token_ = ack->session_token;
+        resumed_ = ack->resumed;
+        printf("HELLO version=%u caps=%llu grace_ms=%u resumed=%d\n", ack->version,
+               static_cast<unsigned long long>(ack->capabilities), ack->grace_ms, ack->resumed);
         fflush(stdout);
         return 0;
     }
@@ -149,6 +165,16 @@ public:
                 rc = wait_detached(atof(args[i++].c_str()));
             } else if (cmd == "garbage") {
                 rc = garbage();
+            } else if ((cmd == "submit-in" || cmd == "submit-int-in") && need(3)) {
+                auto type = cmd == "submit-in" ? proto::TransferType::kBulk : proto::TransferType::kInterrupt;
+                for (unsigned long k = 0; k < num(args[i + 2]); ++k)
+                    submit(static_cast<uint8_t>(num(args[i]) | 0x80), type, static_cast<uint32_t>(num(args[i + 1])));
+                loop_.run_until([] { return false; }, 200 * kMillisecond);
+                i += 3;
+            } else if (cmd == "reconnect" && need(1)) {
+                rc = reconnect(num(args[i++]));
+            } else if (cmd == "wait-results" && need(1)) {
+                rc = wait_results(atof(args[i++].c_str()));
             } else if (cmd == "wait-file" && need(2)) {
                 std::string path = args[i];
                 struct stat st;
@@ -416,6 +442,7 @@ private:
         if (!s.is_in()) s.data = std::move(data);
         UrbStream& st = stream_for(ep, type);
         send(st.id, s);
+        submitted_[s.seqnum] = {ep, type};
         return s.seqnum;
     }
 
@@ -573,6 +600,69 @@ private:
         return ok ? 0 : 6;
     }
 
+    std::vector<uint64_t> pending() {
+        std::vector<uint64_t> out;
+        for (auto& [seq, how] : submitted_)
+            if (!outcomes_[seq].terminal()) out.push_back(seq);
+        return out;
+    }
+
+    int reconnect(unsigned long delay_ms) {
+        // As a network blip would: the connection goes, the client keeps its URBs.
+        conn_->close(0, "probe reconnects");
+        loop_.run_until([this] { return !conn_; }, timeout_);
+        printf("DISCONNECTED\n");
+        fflush(stdout);
+        loop_.run_until([] { return false; }, delay_ms * kMillisecond);
+        control_decoder_ = proto::FrameDecoder(proto::kMaxControlPayload);
+        control_in_.clear();
+        pending_.clear();
+        streams_.clear();
+        if (int rc = handshake(); rc != 0) return rc;
+        if (!attach_id_) return 0;
+        std::vector<uint64_t> waiting = pending();
+        send(control_, proto::Resume{attach_id_, proto::to_ranges(waiting)});
+        std::optional<proto::Message> answer;
+        loop_.run_until(
+            [&] {
+                for (auto it = control_in_.begin(); it != control_in_.end(); ++it)
+                    if (std::holds_alternative<proto::ResumeOk>(*it)) {
+                        answer = std::move(*it);
+                        control_in_.erase(it);
+                        return true;
+                    }
+                return detached_ || !conn_;
+            },
+            timeout_);
+        if (!answer) return closed_or_timeout("ResumeOk");
+        const auto& ok = std::get<proto::ResumeOk>(*answer);
+        printf("RESUME_OK attach_id=%u pending=%zu missing=%llu\n", ok.attach_id, waiting.size(),
+               static_cast<unsigned long long>(proto::total_count(ok.missing)));
+        fflush(stdout);
+        // §11 step 5: bind a stream for every endpoint with URBs pending (results come there).
+        for (uint64_t seq : waiting) stream_for(submitted_[seq].first, submitted_[seq].second);
+        return 0;
+    }
+
+    int wait_results(double secs) {
+        std::vector<uint64_t> all;
+        for (auto& [seq, how] : submitted_) all.push_back(seq);
+        bool ok = wait_terminal(all, static_cast<Nanos>(secs * 1e9));
+        std::map<std::string, size_t> by;
+        for (uint64_t s : all) {
+            const Outcome& o = outcomes_[s];
+            std::string k = o.complete ? proto::status_name(o.complete->status) : (o.terminal_unlink ? "unlinked" : "none");
+            for (char& ch : k)
+                if (ch == ' ') ch = '_';
+            by[k]++;
+        }
+        std::string text;
+        for (auto& [k, v] : by) text += " " + k + "=" + std::to_string(v);
+        printf("RESULTS%s\n", text.c_str());
+        fflush(stdout);
+        return ok ? 0 : 6;
+    }
+
     int garbage() {
         Bytes junk = to_bytes("this is not a usbhop frame at all, but it is long enough");
         junk[0] = std::byte{0x7e};
@@ -586,6 +676,11 @@ private:
 
     loop::Loop& loop_;
     Nanos timeout_;
+    loop::SocketAddress server_;
+    identity::NodeId node_;
+    proto::Token token_{};
+    bool resumed_ = false;
+    std::map<uint64_t, std::pair<uint8_t, proto::TransferType>> submitted_;
     std::unique_ptr<quic::Endpoint> ep_;
     quic::Connection* conn_ = nullptr;
     bool established_ = false;
