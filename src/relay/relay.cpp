@@ -379,7 +379,7 @@ void Relay::Impl::on_release(const wire::Release& r, const loop::SocketAddress& 
         drop();
         return;
     }
-    end_session(r.session_id, "released: the peers went direct");
+    end_session(r.session_id, "released by a peer (direct path, or closed)");
 }
 
 void Relay::Impl::end_session(uint64_t id, const char* why) {
