@@ -136,6 +136,7 @@ private:
     loop::Timer shutdown_timer_;
     Nanos shutdown_deadline_ = 0;
     bool links_closed_ = false;
+    bool ready_ = false;  // READY=1 sent: STATUS= only after it
     bool stopping_ = false;
     loop::Signal sighup_;
     loop::Signal sigterm_;
@@ -183,6 +184,7 @@ Result<void> Server::start() {
                 }(),
                 keys_.keys.size());
     notifier_.ready();
+    ready_ = true;
     update_status();
     return {};
 }
@@ -463,6 +465,7 @@ void Server::tell_watchers_changed(usb::DeviceId id) {
 }
 
 void Server::update_status() {
+    if (!ready_) return;
     size_t shared = 0;
     for (const auto& [id, d] : devices_) shared += !matching_rules(config_.shares, d).empty();
     std::string text = "sharing " + std::to_string(shared) + " device" + (shared == 1 ? "" : "s");

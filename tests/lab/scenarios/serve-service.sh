@@ -74,6 +74,8 @@ cat "$SV/notify.log"
 # The order systemd saw.
 seq=$(grep -Eo '^(READY=1|RELOADING=1|STOPPING=1)' "$SV/notify.log" | tr '\n' ' ')
 expect_eq "notification order" "$seq" "READY=1 RELOADING=1 READY=1 STOPPING=1 "
+expect_eq "first notification" "$(head -1 "$SV/notify.log")" "READY=1"
+head -2 "$SV/notify.log" | tail -1 | grep -q '^STATUS=sharing 2 devices; 0 peers connected$' || fail "STATUS does not follow READY"
 expect_eq "disk driver after stop" "$(driver)" usb-storage
 dev=$(wait_block "/sys/bus/usb/devices/$disk_bus" 30)
 check "the disk reads again through usb-storage" dd if="$dev" of=/dev/null bs=1M count=1 status=none
