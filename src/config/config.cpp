@@ -515,6 +515,16 @@ std::vector<KeyDoc> known_keys() {
 
 Result<PeerTarget> resolve_peer(const Config& config, std::string_view text) {
     std::string_view s = trim(text);
+    if (size_t at = s.find('@'), plus = s.find('+'); at != std::string_view::npos && plus < at) {
+        // A ticket from `usbhop id --server`: node-id+relay-node-id@relay-host:port.
+        auto node = parse_node(s.substr(0, plus));
+        if (!node) return node.error();
+        auto relay_node = parse_node(s.substr(plus + 1, at - plus - 1));
+        if (!relay_node) return make_error("relay node ID in the ticket: " + relay_node.error().message);
+        auto address = parse_address(s.substr(at + 1));
+        if (!address) return make_error("relay address in the ticket: " + address.error().message);
+        return PeerTarget{*node, std::nullopt, RelayRef{*address, *relay_node}, ""};
+    }
     if (size_t at = s.find('@'); at != std::string_view::npos) {
         auto node = parse_node(s.substr(0, at));
         if (!node) return node.error();
