@@ -45,6 +45,12 @@ int run_id(const Invocation& inv) {
     if (!existed) log::notice("created a new identity in %s", path->c_str());
     log::debug("identity %s", path->c_str());
     std::printf("%s\n", key->id().to_string().c_str());
+    if (inv.args.has("server") && inv.config.server.relay) {
+        // On stderr, so that $(usbhop id --server) stays the bare node ID.
+        const config::RelayRef& r = *inv.config.server.relay;
+        std::fprintf(stderr, "usbhop: ticket for 'usbhop attach' through the relay: %s+%s@%s\n",
+                     key->id().to_string().c_str(), r.node.to_string().c_str(), r.address.to_string().c_str());
+    }
     return kExitOk;
 }
 
