@@ -69,6 +69,11 @@ Result<std::vector<PortStatus>> parse_status(std::string_view text) {
             return line_error(line_no, "unknown port state " + std::to_string(state), line);
         p.state = static_cast<PortState>(state);
         if (!parse_number(fields[3], p.speed)) return line_error(line_no, "bad speed", line);
+        // attach_store() in vhci_sysfs.c puts a device on the hub its speed
+        // needs; one on the other hub means the columns are not what we think.
+        if (auto hub = hub_for_speed(p.speed); hub && *hub != p.hub)
+            return line_error(
+                line_no, std::string(speed_name(p.speed)) + "-speed device on the " + hub_name(p.hub) + " hub", line);
         if (!parse_number(fields[4], p.devid, 16)) return line_error(line_no, "bad devid", line);
         // The socket column is an fd number on newer kernels and a zeroed
         // pointer on a controller that is not ready; only its form matters.

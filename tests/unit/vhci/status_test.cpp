@@ -96,6 +96,8 @@ TEST_CASE("status text the parser refuses, with the line named") {
         {std::string(kHeader) + "hs  0000 001 000 00000000 000000 0-0\n", "unknown port state 1"},
         {std::string(kHeader) + "hs  0000 006 003 0001000g 000005 3-1\n", "bad devid"},
         {std::string(kHeader) + "hs  0000 006 -03 00010002 000005 3-1\n", "bad speed"},
+        {std::string(kHeader) + "ss  0001 005 003 00010002 000004 3-2\n", "high-speed device on the super-speed hub"},
+        {std::string(kHeader) + "hs  0001 006 005 00010002 000004 4-1\n", "super-speed device on the high-speed hub"},
         {std::string(kHeader) + "hs  0000 004 000 00000000 000000 0-0\nss  0001 004 000\n", "line 3"},
     };
     for (const auto& [text, expect] : cases) {
