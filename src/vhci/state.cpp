@@ -115,14 +115,16 @@ Result<AttachedDevice> parse_state(std::string_view text) {
         } else if (key == "speed") {
             ok = parse_number(value, d.speed);
         } else if (key == "peer") {
-            d.peer = value;
+            // Free text reads as format_state() writes it, without control
+            // characters, whatever an edited or corrupted file holds.
+            d.peer = one_line(value);
         } else if (key == "bus_path") {
-            d.bus_path = value;
+            d.bus_path = one_line(value);
         } else if (key == "device") {
             ok = value.size() == 9 && value[4] == ':' && parse_number(value.substr(0, 4), d.vendor, 16) &&
                  parse_number(value.substr(5), d.product, 16);
         } else if (key == "description") {
-            d.description = value;
+            d.description = one_line(value);
         } else if (key == "attached_at") {
             ok = parse_number(value, d.attached_at);
         } else if (key == "pid") {
