@@ -21,7 +21,7 @@ serve_config() {
 
 # serve_start [ENV=VALUE...]: starts serve in the background ($SERVE_PID), waits until it listens.
 serve_start() {
-  env "$@" "$USBHOP" -c "$SV/usbhop.conf" serve > "$SV/serve.log" 2>&1 &
+  env "$@" "$USBHOP" ${SERVE_VERBOSE:+-v} -c "$SV/usbhop.conf" serve > "$SV/serve.log" 2>&1 &
   SERVE_PID=$!
   wait_lines 20 "$SV/serve.log" 'serving as'
   SERVE_ID=$("$USBHOP" -c "$SV/usbhop.conf" id --server)

@@ -1,4 +1,5 @@
-# lab-serve-service: usbhop serve as systemd sees it, on a real USB stack: the
+# lab-serve-service: `usbhop list` shows what is shared with whom; usbhop serve
+# as systemd sees it, on a real USB stack: the
 # notification socket gets READY=1 (after the device is enumerated), STATUS=
 # naming what is shared and to whom, RELOADING=1/READY=1 on SIGHUP; a reload
 # that stops sharing an attached device detaches it (Detached{NOT_SHARED})
@@ -37,6 +38,17 @@ wait_path "$SV/notify"
 serve_keys p1
 shares='[share "disk"]\nmatch = 1209:d15c\n[share "ss"]\nmatch = 1209:5353\n'
 serve_config p1 "$shares"
+say "usbhop list (local): every device, which rule shares it and with whom"
+"$USBHOP" -c "$SV/usbhop.conf" list > "$SV/list.txt"
+cat "$SV/list.txt"
+grep -Eq "^$disk_bus +1209:d15c +high +.*lab disk .*\"disk\" with everyone in authorized_keys" "$SV/list.txt" || fail "usbhop list does not show the disk as shared"
+"$USBHOP" -c "$SV/usbhop.conf" list --json | python3 -c '
+import json, sys
+devs = json.load(sys.stdin)
+d = [x for x in devs if x["product"] == "d15c"][0]
+assert d["shared"] and d["shares"][0]["name"] == "disk" and d["shares"][0]["peers"] == "all", d
+assert any(x["hub"] and not x["shared"] for x in devs), devs
+' || fail "usbhop list --json is not what scripts expect"
 serve_start NOTIFY_SOCKET="$SV/notify"
 wait_lines 20 "$SV/notify.log" '^READY=1$'
 wait_lines 20 "$SV/notify.log" '^STATUS=sharing 2 devices; 0 peers connected$'

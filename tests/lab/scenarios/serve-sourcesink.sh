@@ -34,7 +34,12 @@ serve_config p1 '[share "ss"]\nmatch = 1209:5353\n[share "lb"]\nmatch = 1209:4c4
 serve_start
 
 say "SourceSink: list, attach, control, bulk OUT/IN, unlink race"
-probe p1 list attach 1209:5353 control 8006000100001200 \
+# GET_DESCRIPTOR(DEVICE); CLEAR_FEATURE(ENDPOINT_HALT) on the bulk IN,
+# SET_INTERFACE 0/0 and SET_CONFIGURATION 1 (carried out by libusb's own
+# calls, not sent raw); a vendor request the gadget does not know (stall).
+clear_halt=02010000${ss_in#0x}000000
+probe p1 list attach 1209:5353 control 8006000100001200 control "$clear_halt" control 010b000000000000 \
+  control 0009010000000000 control c0ff000000000100 \
   bulk-out "$ss_out" 65536 8 512 bulk-in "$ss_in" 65536 8 512 \
   unlink-race "$ss_in" 16384 64 detach > "$SV/ss.out" 2>&1 || { cat "$SV/ss.out"; fail "probe on SourceSink failed"; }
 cat "$SV/ss.out"
@@ -42,6 +47,10 @@ expect_eq "devices listed" "$(field LIST count "$SV/ss.out")" 3
 grep -q "^DEVICE .*vidpid=1209:5353 state=0 .*share=ss" "$SV/ss.out" || fail "SourceSink not listed as shared and available"
 grep -q "^CONTROL .*status=ok actual=18 data=12010" "$SV/ss.out" || fail "GET_DESCRIPTOR(DEVICE) did not return 18 bytes of a device descriptor"
 grep -Eq "^CONTROL .*data=1201[0-9a-f]{12}09125353" "$SV/ss.out" || fail "device descriptor does not carry 1209:5353"
+grep -q "^CONTROL seq=2 status=ok actual=0" "$SV/ss.out" || fail "CLEAR_FEATURE(ENDPOINT_HALT) did not complete"
+grep -q "^CONTROL seq=3 status=ok actual=0" "$SV/ss.out" || fail "SET_INTERFACE did not complete"
+grep -q "^CONTROL seq=4 status=ok actual=0" "$SV/ss.out" || fail "SET_CONFIGURATION did not complete"
+grep -q "^CONTROL seq=5 status=stall" "$SV/ss.out" || fail "an unknown vendor request did not stall"
 expect_eq "bulk OUT ok" "$(field 'BULK dir=out' ok "$SV/ss.out")" 8
 expect_eq "bulk OUT bytes" "$(field 'BULK dir=out' bytes "$SV/ss.out")" 524288
 expect_eq "bulk IN ok" "$(field 'BULK dir=in' ok "$SV/ss.out")" 8
