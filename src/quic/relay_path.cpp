@@ -82,10 +82,12 @@ loop::SocketAddress from_wire(const wire::WireAddress& w) {
     return loop::SocketAddress(reinterpret_cast<const sockaddr*>(&ss));
 }
 
-RelayPath::RelayPath(loop::Loop& loop, Endpoint& endpoint, const identity::NodeKey& key, RelayPathOptions options)
+RelayPath::RelayPath(loop::Loop& loop, Endpoint& endpoint, std::unique_ptr<identity::NodeKey> owned,
+                     const identity::NodeKey* key, RelayPathOptions options)
     : loop_(loop),
       endpoint_(endpoint),
-      key_(key),
+      owned_key_(std::move(owned)),
+      key_(owned_key_ ? *owned_key_ : *key),
       options_(std::move(options)),
       label_(parse_label(kRelayLabel)),
       keep_alive_(options_.keep_alive),
@@ -99,6 +101,12 @@ RelayPath::RelayPath(loop::Loop& loop, Endpoint& endpoint, const identity::NodeK
         if (*alive) on_datagram(data, from);
     });
 }
+
+RelayPath::RelayPath(loop::Loop& loop, Endpoint& endpoint, identity::NodeKey&& key, RelayPathOptions options)
+    : RelayPath(loop, endpoint, std::make_unique<identity::NodeKey>(std::move(key)), nullptr, std::move(options)) {}
+
+RelayPath::RelayPath(loop::Loop& loop, Endpoint& endpoint, const identity::NodeKey& key, RelayPathOptions options)
+    : RelayPath(loop, endpoint, nullptr, &key, std::move(options)) {}
 
 RelayPath::~RelayPath() {
     *alive_ = false;

@@ -85,7 +85,9 @@ struct RelayPathStats {
 
 class RelayPath {
 public:
+    // key must outlive the RelayPath; the second form keeps its own.
     RelayPath(loop::Loop& loop, Endpoint& endpoint, const identity::NodeKey& key, RelayPathOptions options);
+    RelayPath(loop::Loop& loop, Endpoint& endpoint, identity::NodeKey&& key, RelayPathOptions options);
     ~RelayPath();
     RelayPath(const RelayPath&) = delete;
     RelayPath& operator=(const RelayPath&) = delete;
@@ -105,6 +107,9 @@ public:
     const loop::SocketAddress& relay_address() const { return options_.relay; }
 
 private:
+    RelayPath(loop::Loop& loop, Endpoint& endpoint, std::unique_ptr<identity::NodeKey> owned,
+              const identity::NodeKey* key, RelayPathOptions options);
+
     enum class State { idle, hello_sent, register_sent, registered, refused };
 
     struct Session {
@@ -145,6 +150,7 @@ private:
 
     loop::Loop& loop_;
     Endpoint& endpoint_;
+    std::unique_ptr<identity::NodeKey> owned_key_;
     const identity::NodeKey& key_;
     RelayPathOptions options_;
     loop::SocketAddress label_;
