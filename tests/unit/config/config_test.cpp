@@ -256,6 +256,13 @@ TEST_CASE("a peer name, a node ID or node-id@host:port names a peer") {
     auto direct = resolve_peer(r.config, test::id(6) + "@[::1]:9");
     REQUIRE(direct.ok());
     CHECK(direct->address == Address{"::1", 9});
+    auto ticket = resolve_peer(r.config, test::id(6) + "+" + test::id(7) + "@relay.example.org:7000");
+    REQUIRE(ticket.ok());
+    CHECK(ticket->node == test::node(6));
+    CHECK_FALSE(ticket->address.has_value());
+    CHECK(ticket->relay->node == test::node(7));
+    CHECK(ticket->relay->address == Address{"relay.example.org", 7000});
+    CHECK_FALSE(resolve_peer(r.config, test::id(6) + "+" + test::typo_id(7) + "@relay.example.org").ok());
     auto typo = resolve_peer(r.config, "pj");
     REQUIRE_FALSE(typo.ok());
     CHECK(typo.error().message ==
