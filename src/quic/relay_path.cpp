@@ -3,6 +3,7 @@
 #include "quic/relay_path.hpp"
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <gnutls/crypto.h>
 
 #include <algorithm>
@@ -51,8 +52,9 @@ bool is_relayed(const PathInfo& path) {
     return (ntohl(in->sin_addr.s_addr) & 0xffffff00u) == 0xc0000200u;   // 192.0.2.0/24
 }
 
-wire::WireAddress to_wire(const loop::SocketAddress& a) {
+wire::WireAddress to_wire(const loop::SocketAddress& given) {
     wire::WireAddress w;
+    loop::SocketAddress a = for_family(given, AF_INET);
     if (a.family() == AF_INET6) {
         auto* in6 = reinterpret_cast<const sockaddr_in6*>(a.get());
         w.family = 6;
@@ -92,6 +94,7 @@ RelayPath::RelayPath(loop::Loop& loop, Endpoint& endpoint, std::unique_ptr<ident
       label_(parse_label(kRelayLabel)),
       keep_alive_(options_.keep_alive),
       retry_wait_(options_.retry) {
+    options_.relay = for_family(options_.relay, endpoint_.local_address().family());
     timer_ = std::make_unique<loop::Timer>(loop_, [this] { tick(); });
     endpoint_.add_virtual_path(label_, [this, alive = alive_](const loop::SocketAddress& remote, ByteSpan pkts,
                                                               size_t segment) {
@@ -100,6 +103,42 @@ RelayPath::RelayPath(loop::Loop& loop, Endpoint& endpoint, std::unique_ptr<ident
     endpoint_.set_other_receiver([this, alive = alive_](ByteSpan data, const loop::SocketAddress& from) {
         if (*alive) on_datagram(data, from);
     });
+}
+
+loop::SocketAddress for_family(const loop::SocketAddress& a, int family) {
+    if (family == AF_INET6 && a.family() == AF_INET) {
+        sockaddr_in6 in6{};
+        in6.sin6_family = AF_INET6;
+        in6.sin6_port = htons(a.port());
+        in6.sin6_addr.s6_addr[10] = in6.sin6_addr.s6_addr[11] = 0xff;
+        std::memcpy(&in6.sin6_addr.s6_addr[12], &reinterpret_cast<const sockaddr_in*>(a.get())->sin_addr, 4);
+        return loop::SocketAddress(reinterpret_cast<const sockaddr*>(&in6));
+    }
+    if (family == AF_INET && a.family() == AF_INET6) {
+        auto* in6 = reinterpret_cast<const sockaddr_in6*>(a.get());
+        if (!IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) return a;
+        sockaddr_in in{};
+        in.sin_family = AF_INET;
+        in.sin_port = in6->sin6_port;
+        std::memcpy(&in.sin_addr, &in6->sin6_addr.s6_addr[12], 4);
+        return loop::SocketAddress(reinterpret_cast<const sockaddr*>(&in));
+    }
+    return a;
+}
+
+Result<loop::SocketAddress> resolve_host(const std::string& host, uint16_t port) {
+    std::string literal = host.find(':') != std::string::npos ? "[" + host + "]:" : host + ":";
+    if (auto a = loop::SocketAddress::parse(literal + std::to_string(port))) return *a;
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_DGRAM;
+    addrinfo* res = nullptr;
+    int rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res);
+    if (rc != 0 || !res)
+        return make_error("cannot resolve " + host + ": " + gai_strerror(rc) + " (check the name or give an IP address)");
+    loop::SocketAddress out(res->ai_addr);
+    ::freeaddrinfo(res);
+    return out;
 }
 
 RelayPath::RelayPath(loop::Loop& loop, Endpoint& endpoint, identity::NodeKey&& key, RelayPathOptions options)
@@ -261,7 +300,7 @@ void RelayPath::on_relay_frame(const wire::Frame& frame) {
             mine->remote = from_wire(s->peer_address);
             mine->last_relayed = now;
         }
-        mine->peer_public = from_wire(s->peer_address);
+        mine->peer_public = for_family(from_wire(s->peer_address), endpoint_.local_address().family());
         bool was_open = mine->open;
         mine->open = true;
         if (!was_open && options_.punch && !mine->direct) {

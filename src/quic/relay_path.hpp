@@ -48,8 +48,14 @@ constexpr std::string_view kRelayLabel = "192.0.2.1:7575";
 // relay label): what `usbhop status` shows as "relayed" rather than "direct".
 bool is_relayed(const PathInfo& path);
 
+// An IPv4-mapped IPv6 address goes on the wire as IPv4.
 proto::relay::WireAddress to_wire(const loop::SocketAddress& a);
 loop::SocketAddress from_wire(const proto::relay::WireAddress& w);
+// An address in the form a socket of `family` sends to: IPv4 becomes
+// IPv4-mapped IPv6 for a dual-stack socket, and back for an IPv4 one.
+loop::SocketAddress for_family(const loop::SocketAddress& a, int family);
+// A relay's host (name or literal) and port, resolved (getaddrinfo).
+Result<loop::SocketAddress> resolve_host(const std::string& host, uint16_t port);
 
 struct RelayPathOptions {
     loop::SocketAddress relay;        // resolved, same family as the endpoint's socket

@@ -355,3 +355,15 @@ TEST_CASE("a node may hold at most max_sessions_per_node sessions") {
     CHECK(w.relay->stats().sessions == 1);
     CHECK(cap.text().find("session limit") != std::string::npos);
 }
+
+TEST_CASE("a server on a dual-stack socket ([::], as serve listens by default) works with an IPv4 relay and goes direct") {
+    World w;
+    w.start_relay();
+    w.start_server("[::]:0");
+    w.start_client("127.0.0.3:0");
+    REQUIRE(w.loop.run_until([&] { return w.server_path->registered() && w.client_path->registered(); }, 10 * kSecond));
+    quic::Connection* c = w.connect();
+    w.transfer(c, 1 << 20, 43);
+    REQUIRE(w.loop.run_until([&] { return !quic::is_relayed(c->path()); }, 10 * kSecond));
+    w.transfer(c, 1 << 20, 47);
+}
