@@ -85,7 +85,7 @@ class HelpTest(clitest.CliTest):
             with self.subTest(command=c):
                 args = [c, "--config", conf] + (["pi"] if c == "attach" else [])
                 try:
-                    r = self.run_usbhop(*args, timeout=5)
+                    r = self.run_usbhop(*args, timeout=3)
                 except subprocess.TimeoutExpired:
                     continue  # the mode exists now and runs; its own tests cover it
                 if "not available" not in r.stderr:
