@@ -18,6 +18,7 @@ namespace usbhop::client {
 namespace {
 
 constexpr Nanos kShutdownWait = 3 * kSecond;
+constexpr Nanos kGraceMargin = 2 * kSecond;
 
 void say(const std::string& line) {
     std::printf("%s\n", line.c_str());
@@ -227,8 +228,10 @@ void Attacher::on_disconnected(const std::string& why, Nanos retry_in) {
         const Nanos grace = (caps & proto::kCapResume) ? Nanos(session_.hello_ack().grace_ms) * kMillisecond : 0;
         log::notice("connection to %s lost (%s); reconnecting, devices stay attached for up to %s",
                     session_.server_name().c_str(), why.c_str(), format_duration(grace).c_str());
+        // A little past the server's grace, so that a resume we still manage
+        // is never refused here while the server would have taken it.
         if (grace == 0) end_all("the connection was lost and the server keeps no session");
-        else grace_timer_.start(grace);
+        else grace_timer_.start(grace + kGraceMargin);
     } else if (!connected_once_) {
         log::notice("cannot reach %s yet (%s); retrying in %s", session_.server_name().c_str(), why.c_str(),
                     format_duration(retry_in).c_str());

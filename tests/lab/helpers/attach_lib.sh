@@ -2,8 +2,9 @@
 # a server (usbhop serve) and a client (usbhop attach) in one guest over
 # loopback, each with its own configuration and key under /tmp.
 #
-#   attach_lab_init [SERVE_EXTRA_CONF]   vhci_hcd, loopback, keys, configs (server trusts client)
-#   serve_start                          start usbhop serve (log /tmp/serve.log); waits until it listens
+#   attach_lab_init [SERVE_EXTRA_CONF]   (udevd with ATTACH_UDEV=1), vhci_hcd, loopback, keys, configs (server trusts client)
+#   serve_start                          start usbhop serve (log /tmp/serve.log) as $SERVE
+#                                        ($LAB_SERVE_SHIM CONFIG instead, when set: a stand-in build)
 #   attach_start [DEVICE...]             start usbhop attach (log /tmp/attach.log) in the background: $ATTACH
 #   attach_wait_lines N                  wait until N "attached" lines were printed
 #   imported VID PID                     the sysfs folder of VID:PID under vhci_hcd (empty if none)
@@ -16,6 +17,9 @@ SERVE_PORT=${SERVE_PORT:-7575}
 
 attach_lab_init() {
   net_lo
+  # libusb's hot-plug events come from udev; only scenarios that re-plug
+  # need it (ATTACH_UDEV=1): udev's own probing races serve's claims.
+  [ -z "${ATTACH_UDEV:-}" ] || udevd_start
   mod vhci_hcd
   wait_path $VHCI/attach
   mkdir -p -m 0700 $SRV $CLI
@@ -62,8 +66,15 @@ attach_start() {
 attach_count() { grep -c '^attached' /tmp/attach.log 2>/dev/null || true; }
 
 attach_wait_lines() {
-  wait_for "${2:-60}" "$1 'attached' line(s) from usbhop attach" sh -c "[ \$(grep -c '^attached' /tmp/attach.log) -ge $1 ]" \
-    || { cat /tmp/attach.log; false; }
+  local end=$(( $(date +%s) + ${2:-60} ))
+  until [ "$(attach_count)" -ge "$1" ]; do
+    if [ "$(date +%s)" -ge "$end" ]; then
+      echo "---- usbhop attach ----"; cat /tmp/attach.log
+      echo "---- usbhop serve (last lines) ----"; tail -n 30 /tmp/serve.log
+      fail "timed out waiting for $1 'attached' line(s) from usbhop attach"
+    fi
+    sleep 0.2
+  done
   grep '^attached' /tmp/attach.log
 }
 

@@ -11,7 +11,7 @@ gadget_new disk 0x1d6b 0x0104 "lab disk"
 gadget_mass_storage disk /tmp/disk.img 64
 gadget_plug disk
 UDC=$(gadget_udc disk)
-attach_lab_init
+ATTACH_UDEV=1 attach_lab_init
 serve_start
 attach_start 1d6b:0104
 attach_wait_lines 1

@@ -24,7 +24,7 @@ echo "(the server's $SRV/authorized_keys now lists the client; nobody else may c
 
 tell "Step 3 of 6 — the server runs 'usbhop serve' and shares its USB devices."
 serve_start
-usbhop -c $SRV/usbhop.conf list
+usbhop -c $SRV/usbhop.conf list | grep -v '(hub)'   # hubs are never shared
 
 tell "Step 4 of 6 — the client asks what the server shares: usbhop list <server>"
 usbhop -c $CLI/usbhop.conf list "$PEER"
