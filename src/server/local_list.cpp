@@ -1,5 +1,6 @@
 #include "server/local_list.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -48,7 +49,10 @@ std::string hex4(uint16_t v) {
 std::string display_name(const usb::DeviceInfo& d) {
     std::string name = d.manufacturer;
     if (!d.product_name.empty()) name += (name.empty() ? "" : " ") + d.product_name;
-    return name.empty() ? "-" : printable(name);
+    name = name.empty() ? "-" : printable(name);
+    // One column wide in the table; --json has the whole strings.
+    if (name.size() > 32) name = name.substr(0, 31) + "~";
+    return name;
 }
 
 void print_json(const config::Config& config, const std::vector<const usb::DeviceInfo*>& devices) {
@@ -115,6 +119,9 @@ int print_local_devices(const config::Config& config, bool json) {
     }
     (*host)->drain();  // every device already plugged in arrives in the first drain
     std::vector<const usb::DeviceInfo*> devices = (*host)->devices();
+    std::sort(devices.begin(), devices.end(), [](const usb::DeviceInfo* a, const usb::DeviceInfo* b) {
+        return a->bus != b->bus ? a->bus < b->bus : a->path < b->path;
+    });
     if (json) print_json(config, devices);
     else print_table(config, devices);
     return 0;
