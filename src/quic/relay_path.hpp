@@ -63,7 +63,7 @@ struct RelayPathOptions {
     bool punch = true;                // try a direct path (false: stay relayed)
     Nanos punch_interval = 50 * kMillisecond;
     Nanos punch_duration = 10 * kSecond;
-    Nanos keep_alive = 25 * kSecond;  // at most this; the relay may ask for less
+    Nanos keep_alive = 10 * kSecond;  // at most this (the relay asks for 25 s); also how soon a relay restart is noticed
     Nanos retry = 1 * kSecond;        // HELLO / CONNECT / keep-alive answer wait
     // Called with a line a user can read when the relay refuses us or
     // registration state changes; optional.
