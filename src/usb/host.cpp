@@ -4,6 +4,7 @@
 #include <cassert>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <variant>
 
@@ -208,21 +209,34 @@ struct Host::Impl {
         d.endpoint = t->endpoint;
         d.status = status_from_transfer(x->status);
         size_t data_offset = t->type == TransferType::control ? 8 : 0;
+        // IN data leaves in the transfer's own buffer (moved, not copied:
+        // on a busy bulk endpoint every pass over the bytes shows).
         if (t->type == TransferType::isochronous) {
             uint32_t offset = 0;
             for (int i = 0; i < x->num_iso_packets; ++i) {
                 const libusb_iso_packet_descriptor& p = x->iso_packet_desc[i];
                 uint32_t actual = std::min(p.actual_length, p.length);
                 d.iso.push_back(IsoPacket{offset, p.length, actual, status_from_transfer(p.status)});
-                if (t->in) d.data.insert(d.data.end(), t->buffer.begin() + offset, t->buffer.begin() + offset + actual);
+                // Compact in place: packet i moves down to where the bytes of
+                // the packets before it end.
+                if (t->in && actual)
+                    std::memmove(t->buffer.data() + d.actual_length, t->buffer.data() + offset, actual);
                 d.actual_length += actual;
                 offset += p.length;
+            }
+            if (t->in) {
+                t->buffer.resize(d.actual_length);
+                d.data = std::move(t->buffer);
             }
         } else {
             size_t room = t->buffer.size() - data_offset;
             d.actual_length = static_cast<uint32_t>(std::min<size_t>(x->actual_length > 0 ? x->actual_length : 0, room));
-            if (t->in)
+            if (t->in && data_offset) {
                 d.data.assign(t->buffer.begin() + data_offset, t->buffer.begin() + data_offset + d.actual_length);
+            } else if (t->in) {
+                t->buffer.resize(d.actual_length);
+                d.data = std::move(t->buffer);
+            }
         }
         if (!s.present && d.status != Status::completed && !t->cancel_requested) d.status = Status::no_device;
         out.push_back(std::move(d));
@@ -600,7 +614,10 @@ Result<void> Host::Impl::submit(DeviceId id, Urb& urb) {
 
     t->xfer.reset(libusb_alloc_transfer(iso_packets));
     if (!t->xfer) return make_error(path + ": out of memory for a transfer", -ENOMEM);
-    t->buffer.resize(length);
+    if (urb.type != TransferType::control && !t->in)
+        t->buffer = std::move(urb.data);  // OUT bytes go to the device from the caller's buffer, not a copy
+    else
+        t->buffer.resize(length);
     auto* buf = reinterpret_cast<unsigned char*>(t->buffer.data());
     libusb_device_handle* h = s.open->handle();
     libusb_transfer* x = t->xfer.get();
@@ -612,16 +629,13 @@ Result<void> Host::Impl::submit(DeviceId id, Urb& urb) {
                                      static_cast<unsigned>(options.control_timeout.count()));
         break;
     case TransferType::bulk:
-        if (!t->in) std::copy(urb.data.begin(), urb.data.end(), t->buffer.begin());
         libusb_fill_bulk_transfer(x, h, urb.endpoint, buf, static_cast<int>(length), &Impl::on_transfer_trampoline, t.get(), 0);
         break;
     case TransferType::interrupt:
-        if (!t->in) std::copy(urb.data.begin(), urb.data.end(), t->buffer.begin());
         libusb_fill_interrupt_transfer(x, h, urb.endpoint, buf, static_cast<int>(length), &Impl::on_transfer_trampoline,
                                        t.get(), 0);
         break;
     case TransferType::isochronous:
-        if (!t->in) std::copy(urb.data.begin(), urb.data.end(), t->buffer.begin());
         libusb_fill_iso_transfer(x, h, urb.endpoint, buf, static_cast<int>(length), iso_packets,
                                  &Impl::on_transfer_trampoline, t.get(), 0);
         for (int i = 0; i < iso_packets; ++i) x->iso_packet_desc[i].length = urb.iso_lengths[i];
