@@ -38,6 +38,7 @@ usbhop status
 
 tell "Step 6 of 6 — write a file to it on the client, and read it back."
 mod ext4
+mod loop
 mkfs.ext4 -q -F "$dev" -L usbhop-demo
 mkdir -p /tmp/mnt/flash
 mount "$dev" /tmp/mnt/flash
