@@ -13,8 +13,8 @@ uint8_t stream_key(uint8_t endpoint, proto::TransferType type) {
     return type == proto::TransferType::kControl ? static_cast<uint8_t>(endpoint & 0x0f) : endpoint;
 }
 
-Attachment::Attachment(usb::Host& host, const usb::DeviceInfo& device, uint32_t attach_id, bool retain, bool force,
-                       std::string peer_label)
+Attachment::Attachment(loop::Loop& loop, usb::Host& host, const usb::DeviceInfo& device, uint32_t attach_id,
+                       bool retain, bool force, std::string peer_label)
     : host_(host),
       device_(device.id),
       wire_device_id_(server::wire_device_id(device)),
@@ -22,7 +22,8 @@ Attachment::Attachment(usb::Host& host, const usb::DeviceInfo& device, uint32_t 
       attach_id_(attach_id),
       force_(force),
       peer_label_(std::move(peer_label)),
-      ledger_(retain) {}
+      ledger_(retain),
+      settle_timer_(loop, [this] { release_held(false); }) {}
 
 Result<void> Attachment::start() {
     usb::ClaimOptions options;
@@ -68,6 +69,7 @@ void Attachment::begin_release() {
 
 void Attachment::on_release_done() {
     if (state_ != State::releasing) return;
+    release_held(false);
     state_ = State::ended;
     log::write(log::Level::info, {{"PEER", peer_label_}, {"DEVICE", path_}}, "%s detached from %s (%s)",
                path_.c_str(), peer_label_.c_str(), proto::reason_name(end_reason_));
@@ -75,6 +77,7 @@ void Attachment::on_release_done() {
 
 void Attachment::on_device_left() {
     device_gone_ = true;
+    release_held(true);
     if (state_ == State::ended) return;
     // A release the client (or a reload) asked for keeps its reason.
     if (state_ != State::releasing) {
@@ -174,10 +177,38 @@ void Attachment::finish_urb(uint64_t seqnum, proto::Complete complete, bool canc
         for (uint32_t i = 0; i < extra; ++i) send_unlink_result(key, seqnum, proto::UnlinkOutcome::kCancelled);
         return;
     }
+    bool failed = complete.status == proto::UrbStatus::kProtocolError && !device_gone_;
+    bool key_held = false;
+    for (const Held& h : held_) key_held |= h.key == key;
     Bytes frame = proto::encode(complete);
     uint32_t waiting = ledger_.finish(seqnum, UrbLedger::State::completed, frame);
+    if (failed || key_held) {
+        held_.push_back(Held{key, std::move(complete), waiting});
+        if (!settle_timer_.active()) settle_timer_.start(kUnplugSettle);
+        return;
+    }
     send(key, seqnum, frame);
     for (uint32_t i = 0; i < waiting; ++i) send_unlink_result(key, seqnum, proto::UnlinkOutcome::kCompleted);
+}
+
+void Attachment::release_held(bool device_gone) {
+    settle_timer_.stop();
+    std::vector<Held> held = std::move(held_);
+    held_.clear();
+    for (Held& h : held) {
+        uint64_t seq = h.complete.seqnum;
+        if (device_gone && h.complete.status != proto::UrbStatus::kOk) {
+            // The failure was the unplug: say so (protocol.md §6.6).
+            h.complete.status = proto::UrbStatus::kNoDevice;
+            for (auto& p : h.complete.iso_packets)
+                if (p.status != proto::UrbStatus::kOk) p.status = proto::UrbStatus::kNoDevice;
+            ledger_.replace_result(seq, proto::encode(h.complete));
+        }
+        std::vector<uint64_t> unsent = ledger_.unsent(h.key);
+        if (std::find(unsent.begin(), unsent.end(), seq) == unsent.end()) continue;  // an Unlink sent it already
+        send(h.key, seq, *ledger_.result(seq));
+        for (uint32_t i = 0; i < h.unlinks_waiting; ++i) send_unlink_result(h.key, seq, proto::UnlinkOutcome::kCompleted);
+    }
 }
 
 void Attachment::send(uint8_t key, uint64_t seqnum, const Bytes& frame) {

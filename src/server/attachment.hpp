@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 
+#include "loop/loop.hpp"
 #include "proto/messages.hpp"
 #include "server/urb_ledger.hpp"
 #include "usb/host.hpp"
@@ -42,8 +43,13 @@ class Attachment {
 public:
     enum class State { claiming, active, releasing, ended };
 
-    Attachment(usb::Host& host, const usb::DeviceInfo& device, uint32_t attach_id, bool retain, bool force,
-               std::string peer_label);
+    // How long a failed transfer's result waits for a DeviceLeft that would
+    // make it NO_DEVICE: an unplug first fails URBs with bus errors (-EPROTO),
+    // and the hot-plug event follows (udev) a little later.
+    static constexpr Nanos kUnplugSettle = 1500 * kMillisecond;
+
+    Attachment(loop::Loop& loop, usb::Host& host, const usb::DeviceInfo& device, uint32_t attach_id, bool retain,
+               bool force, std::string peer_label);
     Attachment(const Attachment&) = delete;
     Attachment& operator=(const Attachment&) = delete;
 
@@ -94,6 +100,7 @@ private:
     void begin_release();
     void finish_urb(uint64_t seqnum, proto::Complete complete, bool cancelled_by_unlink);
     void send(uint8_t key, uint64_t seqnum, const Bytes& frame);
+    void release_held(bool device_gone);
     void send_unlink_result(uint8_t key, uint64_t seqnum, proto::UnlinkOutcome outcome);
 
     usb::Host& host_;
@@ -112,6 +119,15 @@ private:
     UrbLedger ledger_;
     std::map<uint64_t, UrbFacts> urbs_;  // in flight
     UrbOutbox* outbox_ = nullptr;
+    // Results held back for kUnplugSettle (a failure, and what follows it
+    // on the same endpoint, to keep each endpoint's order).
+    struct Held {
+        uint8_t key = 0;
+        proto::Complete complete;
+        uint32_t unlinks_waiting = 0;
+    };
+    std::vector<Held> held_;
+    loop::Timer settle_timer_;
 };
 
 }  // namespace usbhop::server

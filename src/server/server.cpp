@@ -333,7 +333,7 @@ void Server::attach(Session& session, uint32_t device_id) {
         const std::string& who = h->second.session->label();
         return refuse(proto::Reason::kInUse, who, d->path + " is in use by " + who + " since " + h->second.since);
     }
-    auto a = std::make_unique<Attachment>(*host_, *d, session.next_attach_id(), session.resumable(), rule->force,
+    auto a = std::make_unique<Attachment>(loop_, *host_, *d, session.next_attach_id(), session.resumable(), rule->force,
                                           session.label());
     if (auto started = a->start(); !started)
         return refuse(proto::Reason::kClaimFailed, "", started.error().message);

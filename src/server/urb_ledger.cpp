@@ -58,6 +58,14 @@ uint32_t UrbLedger::finish(uint64_t seqnum, State state, Bytes result) {
     return answers;
 }
 
+void UrbLedger::replace_result(uint64_t seqnum, Bytes result) {
+    auto it = entries_.find(seqnum);
+    if (it == entries_.end() || it->second.state == State::in_flight || it->second.sent) return;
+    Entry& e = it->second;
+    if (e.retained) retained_bytes_ = retained_bytes_ - e.result.size() + result.size();
+    e.result = std::move(result);
+}
+
 void UrbLedger::mark_sent(uint64_t seqnum) {
     auto it = entries_.find(seqnum);
     if (it == entries_.end()) return;

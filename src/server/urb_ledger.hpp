@@ -56,6 +56,9 @@ public:
     // after a cancel with further UnlinkResult{CANCELLED} (count - 1 of them).
     uint32_t finish(uint64_t seqnum, State state, Bytes result);
 
+    // A terminal result not sent yet is corrected (a failure found to be an unplug).
+    void replace_result(uint64_t seqnum, Bytes result);
+
     // The terminal result went out on its stream.
     void mark_sent(uint64_t seqnum);
 

@@ -144,3 +144,17 @@ TEST_CASE("resume cuts held seqnums out of huge pending ranges without enumerati
     CHECK(missing == proto::SeqRanges{{1, 9}, {11, 999989}, {1000001, 4000000000u - 1000000}});
     CHECK(proto::total_count(missing) == 4000000000u - 2);
 }
+
+TEST_CASE("a result not sent yet can be corrected; one already sent cannot") {
+    UrbLedger l(true);
+    REQUIRE(l.accept(1, 0x81));
+    REQUIRE(l.accept(2, 0x81));
+    l.finish(1, State::completed, frame(1, 10));
+    l.finish(2, State::completed, frame(2, 10));
+    l.mark_sent(2);
+    l.replace_result(1, frame(9, 20));
+    l.replace_result(2, frame(9, 20));
+    CHECK(*l.result(1) == frame(9, 20));
+    CHECK(*l.result(2) == frame(2, 10));
+    CHECK(l.retained_bytes() == 30);
+}
