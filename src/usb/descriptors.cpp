@@ -13,12 +13,18 @@ uint16_t u16le_at(ByteSpan b, size_t i) { return static_cast<uint16_t>(u8_at(b, 
 }  // namespace
 
 Result<Configuration> parse_configuration(ByteSpan raw) {
-    if (raw.size() < 9) return make_error("configuration descriptor is " + std::to_string(raw.size()) + " bytes, under 9");
-    if (u8_at(raw, 1) != kDescriptorConfig) return make_error("not a configuration descriptor (type " + std::to_string(u8_at(raw, 1)) + ")");
+    if (raw.size() < 9)
+        return make_error("configuration descriptor is " + std::to_string(raw.size()) + " bytes, under 9");
+    if (u8_at(raw, 1) != kDescriptorConfig)
+        return make_error("not a configuration descriptor (type " + std::to_string(u8_at(raw, 1)) + ")");
     uint8_t first_length = u8_at(raw, 0);
     uint16_t total = u16le_at(raw, 2);
-    if (first_length < 9 || total < first_length) return make_error("configuration descriptor has bLength " + std::to_string(first_length) + ", wTotalLength " + std::to_string(total));
-    if (total > raw.size()) return make_error("configuration descriptor says wTotalLength " + std::to_string(total) + " but only " + std::to_string(raw.size()) + " bytes are there");
+    if (first_length < 9 || total < first_length)
+        return make_error("configuration descriptor has bLength " + std::to_string(first_length) + ", wTotalLength " +
+                          std::to_string(total));
+    if (total > raw.size())
+        return make_error("configuration descriptor says wTotalLength " + std::to_string(total) + " but only " +
+                          std::to_string(raw.size()) + " bytes are there");
     raw = raw.first(total);
 
     Configuration config;
@@ -29,14 +35,20 @@ Result<Configuration> parse_configuration(ByteSpan raw) {
 
     size_t pos = first_length;
     while (pos < raw.size()) {
-        if (raw.size() - pos < 2) return make_error("configuration descriptor ends inside a descriptor header at byte " + std::to_string(pos));
+        if (raw.size() - pos < 2)
+            return make_error("configuration descriptor ends inside a descriptor header at byte " +
+                              std::to_string(pos));
         uint8_t length = u8_at(raw, pos);
         uint8_t type = u8_at(raw, pos + 1);
-        if (length < 2) return make_error("descriptor at byte " + std::to_string(pos) + " has bLength " + std::to_string(length));
-        if (length > raw.size() - pos) return make_error("descriptor at byte " + std::to_string(pos) + " runs past wTotalLength");
+        if (length < 2)
+            return make_error("descriptor at byte " + std::to_string(pos) + " has bLength " + std::to_string(length));
+        if (length > raw.size() - pos)
+            return make_error("descriptor at byte " + std::to_string(pos) + " runs past wTotalLength");
         ByteSpan d = raw.subspan(pos, length);
         if (type == kDescriptorInterface) {
-            if (length < 9) return make_error("interface descriptor at byte " + std::to_string(pos) + " is " + std::to_string(length) + " bytes, under 9");
+            if (length < 9)
+                return make_error("interface descriptor at byte " + std::to_string(pos) + " is " +
+                                  std::to_string(length) + " bytes, under 9");
             Interface intf;
             intf.number = u8_at(d, 2);
             intf.alt_setting = u8_at(d, 3);
@@ -45,8 +57,11 @@ Result<Configuration> parse_configuration(ByteSpan raw) {
             intf.protocol = u8_at(d, 7);
             config.interfaces.push_back(std::move(intf));
         } else if (type == kDescriptorEndpoint) {
-            if (length < 7) return make_error("endpoint descriptor at byte " + std::to_string(pos) + " is " + std::to_string(length) + " bytes, under 7");
-            if (config.interfaces.empty()) return make_error("endpoint descriptor at byte " + std::to_string(pos) + " comes before any interface");
+            if (length < 7)
+                return make_error("endpoint descriptor at byte " + std::to_string(pos) + " is " +
+                                  std::to_string(length) + " bytes, under 7");
+            if (config.interfaces.empty())
+                return make_error("endpoint descriptor at byte " + std::to_string(pos) + " comes before any interface");
             Endpoint ep;
             ep.address = u8_at(d, 2);
             ep.type = static_cast<TransferType>(u8_at(d, 3) & 0x3);
@@ -60,16 +75,22 @@ Result<Configuration> parse_configuration(ByteSpan raw) {
 }
 
 Result<RawDescriptors> split_descriptors(ByteSpan raw) {
-    if (raw.size() < kDeviceDescriptorSize) return make_error("descriptors are " + std::to_string(raw.size()) + " bytes, shorter than a device descriptor");
-    if (u8_at(raw, 0) != kDeviceDescriptorSize || u8_at(raw, 1) != kDescriptorDevice) return make_error("descriptors do not start with a device descriptor");
+    if (raw.size() < kDeviceDescriptorSize)
+        return make_error("descriptors are " + std::to_string(raw.size()) + " bytes, shorter than a device descriptor");
+    if (u8_at(raw, 0) != kDeviceDescriptorSize || u8_at(raw, 1) != kDescriptorDevice)
+        return make_error("descriptors do not start with a device descriptor");
     RawDescriptors out;
     out.device.assign(raw.begin(), raw.begin() + kDeviceDescriptorSize);
     size_t pos = kDeviceDescriptorSize;
     while (pos < raw.size()) {
-        if (raw.size() - pos < 4) return make_error("descriptors end inside a configuration header at byte " + std::to_string(pos));
-        if (u8_at(raw, pos + 1) != kDescriptorConfig) return make_error("expected a configuration descriptor at byte " + std::to_string(pos));
+        if (raw.size() - pos < 4)
+            return make_error("descriptors end inside a configuration header at byte " + std::to_string(pos));
+        if (u8_at(raw, pos + 1) != kDescriptorConfig)
+            return make_error("expected a configuration descriptor at byte " + std::to_string(pos));
         uint16_t total = u16le_at(raw, pos + 2);
-        if (total < 9 || total > raw.size() - pos) return make_error("configuration at byte " + std::to_string(pos) + " has an impossible wTotalLength " + std::to_string(total));
+        if (total < 9 || total > raw.size() - pos)
+            return make_error("configuration at byte " + std::to_string(pos) + " has an impossible wTotalLength " +
+                              std::to_string(total));
         out.configurations.emplace_back(raw.begin() + pos, raw.begin() + pos + total);
         pos += total;
     }

@@ -154,10 +154,8 @@ struct Host::Impl {
 
     // ---- loop thread ----
     void run_blocking(std::function<void()> job) {
-        if (worker_stopped)
-            job();  // shutting down: the worker is gone, run it here
-        else
-            worker.post(std::move(job));
+        if (worker_stopped) job();  // shutting down: the worker is gone, run it here
+        else worker.post(std::move(job));
     }
 
     Slot* find(DeviceId id) {
@@ -230,7 +228,8 @@ struct Host::Impl {
             }
         } else {
             size_t room = t->buffer.size() - data_offset;
-            d.actual_length = static_cast<uint32_t>(std::min<size_t>(x->actual_length > 0 ? x->actual_length : 0, room));
+            d.actual_length =
+                static_cast<uint32_t>(std::min<size_t>(x->actual_length > 0 ? x->actual_length : 0, room));
             if (t->in && data_offset) {
                 d.data.assign(t->buffer.begin() + data_offset, t->buffer.begin() + data_offset + d.actual_length);
             } else if (t->in) {
@@ -256,15 +255,14 @@ struct Host::Impl {
             s.config = i.config_after;
             s.alts.clear();
         } else if (i.what.kind == Intercept::Kind::set_interface && i.rc == 0) {
-            if (i.what.alt == 0)
-                s.alts.erase(i.what.interface);
-            else
-                s.alts[i.what.interface] = i.what.alt;
+            if (i.what.alt == 0) s.alts.erase(i.what.interface);
+            else s.alts[i.what.interface] = i.what.alt;
         } else if (i.what.kind == Intercept::Kind::reset_device && i.rc == 0) {
             s.alts.clear();
         }
         if (i.rc != 0)
-            log::debug("usb: %s: %s failed: %s", s.info.path.c_str(), to_string(i.what.kind), libusb_error_text(i.rc).c_str());
+            log::debug("usb: %s: %s failed: %s", s.info.path.c_str(), to_string(i.what.kind),
+                       libusb_error_text(i.rc).c_str());
         if (!s.present && d.status != Status::completed) d.status = Status::no_device;
         out.push_back(std::move(d));
         after_transfer(i.id);
@@ -286,7 +284,7 @@ struct Host::Impl {
         s.state = State::claimed;
         if (!s.present) {
             push_op_done(out, c.id, DeviceOp::claim,
-                                       make_error(s.info.path + ": the device was unplugged while being claimed", -ENODEV));
+                         make_error(s.info.path + ": the device was unplugged while being claimed", -ENODEV));
             begin_release(c.id, s);
             return;
         }
@@ -303,10 +301,8 @@ struct Host::Impl {
         s.state = State::idle;
         s.alts.clear();
         s.config = s.info.active_config;
-        if (s.present)
-            log::info("usb: %s given back to this machine", s.info.path.c_str());
-        else
-            log::info("usb: %s closed: the device is gone", s.info.path.c_str());
+        if (s.present) log::info("usb: %s given back to this machine", s.info.path.c_str());
+        else log::info("usb: %s closed: the device is gone", s.info.path.c_str());
         if (s.release_requested) {
             s.release_requested = false;
             if (s.present) push_op_done(out, r.id, DeviceOp::release, std::nullopt);
@@ -318,12 +314,14 @@ struct Host::Impl {
         Slot* s = find(r.id);
         std::optional<Error> error;
         if (r.rc == LIBUSB_ERROR_NOT_FOUND)
-            error = make_error((s ? s->info.path : std::string("device")) +
-                                   ": the device changed its descriptors when reset and will arrive again as a new device",
-                               -ENODEV);
+            error =
+                make_error((s ? s->info.path : std::string("device")) +
+                               ": the device changed its descriptors when reset and will arrive again as a new device",
+                           -ENODEV);
         else if (r.rc != 0)
-            error = make_error((s ? s->info.path : std::string("device")) + ": reset failed: " + libusb_error_text(r.rc),
-                               to_errno(status_from_error(r.rc)));
+            error =
+                make_error((s ? s->info.path : std::string("device")) + ": reset failed: " + libusb_error_text(r.rc),
+                           to_errno(status_from_error(r.rc)));
         if (s && r.rc == 0) s->alts.clear();
         push_op_done(out, r.id, DeviceOp::reset, std::move(error));
     }
@@ -382,17 +380,18 @@ Result<std::unique_ptr<Host>> Host::start(std::function<void()> wake, HostOption
     impl->ctx.reset(ctx);
 
     impl->usbfs_limit = usbfs_memory_bytes();
-    if (options.max_inflight_bytes)
-        impl->budget = options.max_inflight_bytes;
-    else if (impl->usbfs_limit == 0)
-        impl->budget = 16 * kMiB;
-    else
-        impl->budget = std::max(impl->usbfs_limit / 4, kMiB);
+    if (options.max_inflight_bytes) impl->budget = options.max_inflight_bytes;
+    else if (impl->usbfs_limit == 0) impl->budget = 16 * kMiB;
+    else impl->budget = std::max(impl->usbfs_limit / 4, kMiB);
 
     Impl* raw = impl.get();
     UsbThread::Sink sink{
-        [raw](DeviceInfo info, DeviceRef dev) { raw->queue.push(ArrivedItem{std::move(info), std::move(dev)}); },
-        [raw](DeviceId id, std::string path) { raw->queue.push(LeftItem{id, std::move(path)}); },
+        [raw](DeviceInfo info, DeviceRef dev) {
+            raw->queue.push(ArrivedItem{std::move(info), std::move(dev)});
+        },
+        [raw](DeviceId id, std::string path) {
+            raw->queue.push(LeftItem{id, std::move(path)});
+        },
     };
     impl->usb_thread = std::make_unique<UsbThread>(ctx, std::move(sink));
     if (auto started = impl->usb_thread->start(); !started) return started.error();
@@ -405,8 +404,9 @@ Host::~Host() {
     for (auto& [id, s] : m.slots)
         if (s.state == State::claimed) m.begin_release(id, s);
     auto busy = [&] {
-        return std::any_of(m.slots.begin(), m.slots.end(),
-                           [](const auto& e) { return e.second.state == State::claiming || e.second.state == State::releasing; });
+        return std::any_of(m.slots.begin(), m.slots.end(), [](const auto& e) {
+            return e.second.state == State::claiming || e.second.state == State::releasing;
+        });
     };
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     while (busy() && std::chrono::steady_clock::now() < deadline) {
@@ -421,7 +421,8 @@ Host::~Host() {
     for (auto& [id, s] : m.slots) {
         if (s.inflight.empty()) continue;
         // libusb still owns these transfers; freeing them would be worse than leaking.
-        log::error("usb: %s: %zu transfers never completed; leaving them to libusb", s.info.path.c_str(), s.inflight.size());
+        log::error("usb: %s: %zu transfers never completed; leaving them to libusb", s.info.path.c_str(),
+                   s.inflight.size());
         for (auto& [seq, t] : s.inflight) {
             (void)t->xfer.release();
             (void)t.release();
@@ -465,7 +466,8 @@ Result<void> Host::claim(DeviceId id, ClaimOptions options) {
     s->state = State::claiming;
     s->reset_on_release = options.reset_on_release && !is_on_no_reset_list(s->info.vendor, s->info.product);
     auto classes = s->info.interface_classes();
-    bool check_storage = !options.force && std::find(classes.begin(), classes.end(), kClassMassStorage) != classes.end();
+    bool check_storage =
+        !options.force && std::find(classes.begin(), classes.end(), kClassMassStorage) != classes.end();
     Impl* m = impl_.get();
     impl_->run_blocking([m, id, dev = s->dev, path, check_storage] {
         if (check_storage) {
@@ -475,10 +477,8 @@ Result<void> Host::claim(DeviceId id, ClaimOptions options) {
             }
         }
         auto opened = OpenDevice::open(dev, path);
-        if (!opened)
-            m->queue.push(ClaimItem{id, nullptr, opened.error()});
-        else
-            m->queue.push(ClaimItem{id, opened->release(), std::nullopt});
+        if (!opened) m->queue.push(ClaimItem{id, nullptr, opened.error()});
+        else m->queue.push(ClaimItem{id, opened->release(), std::nullopt});
     });
     return {};
 }
@@ -488,7 +488,8 @@ Result<void> Host::release(DeviceId id) {
     if (!s) return make_error("no USB device with id " + std::to_string(id), -ENODEV);
     switch (s->state) {
     case State::idle: return make_error(s->info.path + " is not claimed", -EINVAL);
-    case State::claiming: return make_error(s->info.path + " is still being claimed; release it once that is answered", -EBUSY);
+    case State::claiming:
+        return make_error(s->info.path + " is still being claimed; release it once that is answered", -EBUSY);
     case State::releasing: return make_error(s->info.path + " is already being released", -EALREADY);
     case State::claimed: break;
     }
@@ -555,7 +556,8 @@ Result<void> Host::Impl::submit(DeviceId id, Urb& urb) {
     if (s.state == State::releasing) return make_error(path + " is being released", -ESHUTDOWN);
     if (s.state != State::claimed) return make_error(path + " is not claimed", -EINVAL);
     if (s.inflight.count(urb.seqnum))
-        return make_error(path + ": a transfer with seqnum " + std::to_string(urb.seqnum) + " is already in flight", -EINVAL);
+        return make_error(path + ": a transfer with seqnum " + std::to_string(urb.seqnum) + " is already in flight",
+                          -EINVAL);
 
     std::optional<Endpoint> ep;
     if ((urb.endpoint & 0x7f) == 0) {
@@ -564,10 +566,12 @@ Result<void> Host::Impl::submit(DeviceId id, Urb& urb) {
         ep = find_endpoint(*c, s.alts, urb.endpoint);
     }
     if (!ep)
-        return make_error(path + ": endpoint " + hex8(urb.endpoint) + " is not in the active configuration and alt settings",
-                          -EINVAL);
+        return make_error(
+            path + ": endpoint " + hex8(urb.endpoint) + " is not in the active configuration and alt settings",
+            -EINVAL);
     if (ep->type != urb.type)
-        return make_error(path + ": endpoint " + hex8(urb.endpoint) + " is not of the transfer type submitted", -EINVAL);
+        return make_error(path + ": endpoint " + hex8(urb.endpoint) + " is not of the transfer type submitted",
+                          -EINVAL);
 
     auto t = std::make_unique<Transfer>();
     t->host = this;
@@ -606,18 +610,18 @@ Result<void> Host::Impl::submit(DeviceId id, Urb& urb) {
     }
     if (length > static_cast<size_t>(INT32_MAX)) return make_error(path + ": transfer too large", -EINVAL);
     if (s.inflight_bytes + length > budget)
-        return make_error(path + ": " + std::to_string(s.inflight_bytes) + " bytes in flight, and " +
-                              std::to_string(length) + " more would pass this device's limit of " +
-                              std::to_string(budget) + " bytes (HostOptions::max_inflight_bytes, sized from usbcore's usbfs_memory_mb); wait for completions",
-                          -ENOMEM);
+        return make_error(
+            path + ": " + std::to_string(s.inflight_bytes) + " bytes in flight, and " + std::to_string(length) +
+                " more would pass this device's limit of " + std::to_string(budget) +
+                " bytes (HostOptions::max_inflight_bytes, sized from usbcore's usbfs_memory_mb); wait for completions",
+            -ENOMEM);
     t->bytes = length;
 
     t->xfer.reset(libusb_alloc_transfer(iso_packets));
     if (!t->xfer) return make_error(path + ": out of memory for a transfer", -ENOMEM);
     if (urb.type != TransferType::control && !t->in)
         t->buffer = std::move(urb.data);  // OUT bytes go to the device from the caller's buffer, not a copy
-    else
-        t->buffer.resize(length);
+    else t->buffer.resize(length);
     auto* buf = reinterpret_cast<unsigned char*>(t->buffer.data());
     libusb_device_handle* h = s.open->handle();
     libusb_transfer* x = t->xfer.get();
@@ -629,7 +633,8 @@ Result<void> Host::Impl::submit(DeviceId id, Urb& urb) {
                                      static_cast<unsigned>(options.control_timeout.count()));
         break;
     case TransferType::bulk:
-        libusb_fill_bulk_transfer(x, h, urb.endpoint, buf, static_cast<int>(length), &Impl::on_transfer_trampoline, t.get(), 0);
+        libusb_fill_bulk_transfer(x, h, urb.endpoint, buf, static_cast<int>(length), &Impl::on_transfer_trampoline,
+                                  t.get(), 0);
         break;
     case TransferType::interrupt:
         libusb_fill_interrupt_transfer(x, h, urb.endpoint, buf, static_cast<int>(length), &Impl::on_transfer_trampoline,

@@ -58,7 +58,8 @@ Result<void> OpenDevice::claim_all() {
         int rc = libusb_claim_interface(handle_, intf);
         if (rc == LIBUSB_ERROR_BUSY)
             return make_error(path_ + ": interface " + std::to_string(intf) +
-                              " is in use by another program on this machine; stop it and try again", -EBUSY);
+                                  " is in use by another program on this machine; stop it and try again",
+                              -EBUSY);
         if (rc != 0)
             return make_error(path_ + ": cannot claim interface " + std::to_string(intf) + ": " + libusb_error_text(rc),
                               rc == LIBUSB_ERROR_NO_DEVICE ? -ENODEV : -EIO);

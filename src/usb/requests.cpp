@@ -36,7 +36,8 @@ Intercept classify_request(const Setup& s) {
                s.value == kFeatureEndpointHalt) {
         out.kind = Intercept::Kind::clear_halt;
         out.endpoint = static_cast<uint8_t>(s.index & 0xff);
-    } else if (s.request_type == kTypeClassOtherOut && s.request == kRequestSetFeature && s.value == kFeaturePortReset) {
+    } else if (s.request_type == kTypeClassOtherOut && s.request == kRequestSetFeature &&
+               s.value == kFeaturePortReset) {
         out.kind = Intercept::Kind::reset_device;
     }
     return out;

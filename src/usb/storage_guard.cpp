@@ -94,7 +94,10 @@ std::vector<std::string> parse_swaps(std::string_view text) {
     std::vector<std::string> swaps;
     bool header = true;
     for_each_line(text, [&](std::string_view line) {
-        if (header) { header = false; return; }
+        if (header) {
+            header = false;
+            return;
+        }
         auto f = split_fields(line);
         if (!f.empty()) swaps.push_back(unescape_octal(f[0]));
     });
@@ -135,8 +138,8 @@ std::string describe_use(const std::vector<BlockDevice>& blocks, const std::vect
 Result<void> check_storage_unused(const std::string& path, const std::string& sysfs_root) {
     auto blocks = block_devices_of(sysfs_root + "/" + path);
     if (blocks.empty()) return {};
-    std::string use = describe_use(blocks, parse_mountinfo(read_file("/proc/self/mountinfo")),
-                                   parse_swaps(read_file("/proc/swaps")));
+    std::string use =
+        describe_use(blocks, parse_mountinfo(read_file("/proc/self/mountinfo")), parse_swaps(read_file("/proc/swaps")));
     if (use.empty()) return {};
     return make_error(path + ": refusing to take this storage device away from this machine: " + use +
                       " (unmount it first, or set 'force' in its [share] rule to take it anyway)");

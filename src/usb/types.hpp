@@ -78,7 +78,7 @@ struct DeviceInfo {
     std::string product_name;
     std::string serial;
     uint8_t active_config = 0;  // bConfigurationValue when enumerated, 0 if unconfigured
-    Bytes device_descriptor;   // 18 bytes, raw (little-endian, as on the wire)
+    Bytes device_descriptor;    // 18 bytes, raw (little-endian, as on the wire)
     std::vector<Configuration> configurations;
     bool is_hub = false;  // hubs are never exportable
 
@@ -101,14 +101,14 @@ inline constexpr uint32_t kZeroPacket = 0x40;  // end a bulk OUT of max-packet m
 
 // One USB request block as the client's kernel submitted it.
 struct Urb {
-    uint64_t seqnum = 0;  // the caller's id; unique among the device's transfers in flight
+    uint64_t seqnum = 0;   // the caller's id; unique among the device's transfers in flight
     uint8_t endpoint = 0;  // address: number | 0x80 for IN
     TransferType type = TransferType::bulk;
-    uint32_t flags = 0;                  // urb_flags::*
-    std::array<uint8_t, 8> setup{};      // control only, raw (little-endian) USB order
-    Bytes data;                          // OUT: the bytes to send (control: the data stage)
-    uint32_t length = 0;                 // IN: how many bytes to ask for (OUT: ignored, data.size() counts)
-    std::vector<uint32_t> iso_lengths;   // isochronous: one length per packet
+    uint32_t flags = 0;                 // urb_flags::*
+    std::array<uint8_t, 8> setup{};     // control only, raw (little-endian) USB order
+    Bytes data;                         // OUT: the bytes to send (control: the data stage)
+    uint32_t length = 0;                // IN: how many bytes to ask for (OUT: ignored, data.size() counts)
+    std::vector<uint32_t> iso_lengths;  // isochronous: one length per packet
 
     bool is_in() const { return (endpoint & 0x80) != 0; }
 };
@@ -131,9 +131,9 @@ struct TransferDone {
     uint64_t seqnum = 0;
     uint8_t endpoint = 0;
     Status status = Status::completed;
-    uint32_t actual_length = 0;    // bytes moved; for OUT too
-    Bytes data;                    // IN only: actual_length bytes (isochronous: packets compacted, no gaps)
-    std::vector<IsoPacket> iso;    // isochronous only, one per packet submitted
+    uint32_t actual_length = 0;  // bytes moved; for OUT too
+    Bytes data;                  // IN only: actual_length bytes (isochronous: packets compacted, no gaps)
+    std::vector<IsoPacket> iso;  // isochronous only, one per packet submitted
 };
 
 enum class DeviceOp : uint8_t { claim, release, reset };

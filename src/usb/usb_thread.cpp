@@ -32,7 +32,8 @@ Bytes serialise_device_descriptor(const libusb_device_descriptor& d) {
     b.push_back(std::byte(d.bLength));
     b.push_back(std::byte(d.bDescriptorType));
     put_le16(b, d.bcdUSB);
-    for (uint8_t v : {d.bDeviceClass, d.bDeviceSubClass, d.bDeviceProtocol, d.bMaxPacketSize0}) b.push_back(std::byte(v));
+    for (uint8_t v : {d.bDeviceClass, d.bDeviceSubClass, d.bDeviceProtocol, d.bMaxPacketSize0})
+        b.push_back(std::byte(v));
     put_le16(b, d.idVendor);
     put_le16(b, d.idProduct);
     put_le16(b, d.bcdDevice);
@@ -41,7 +42,8 @@ Bytes serialise_device_descriptor(const libusb_device_descriptor& d) {
 }
 
 void append(Bytes& out, const unsigned char* p, int n) {
-    if (p && n > 0) out.insert(out.end(), reinterpret_cast<const std::byte*>(p), reinterpret_cast<const std::byte*>(p) + n);
+    if (p && n > 0)
+        out.insert(out.end(), reinterpret_cast<const std::byte*>(p), reinterpret_cast<const std::byte*>(p) + n);
 }
 
 // When sysfs cannot be read: rebuild the raw descriptor from libusb's parsed
@@ -52,14 +54,16 @@ Bytes serialise_config(const libusb_config_descriptor& c) {
     b.push_back(std::byte(9));
     b.push_back(std::byte(LIBUSB_DT_CONFIG));
     put_le16(b, 0);  // wTotalLength, filled in below
-    for (uint8_t v : {c.bNumInterfaces, c.bConfigurationValue, c.iConfiguration, c.bmAttributes, c.MaxPower}) b.push_back(std::byte(v));
+    for (uint8_t v : {c.bNumInterfaces, c.bConfigurationValue, c.iConfiguration, c.bmAttributes, c.MaxPower})
+        b.push_back(std::byte(v));
     append(b, c.extra, c.extra_length);
     for (int i = 0; i < c.bNumInterfaces; ++i) {
         const libusb_interface& intf = c.interface[i];
         for (int a = 0; a < intf.num_altsetting; ++a) {
             const libusb_interface_descriptor& id = intf.altsetting[a];
-            for (uint8_t v : {uint8_t(9), uint8_t(LIBUSB_DT_INTERFACE), id.bInterfaceNumber, id.bAlternateSetting,
-                              id.bNumEndpoints, id.bInterfaceClass, id.bInterfaceSubClass, id.bInterfaceProtocol, id.iInterface})
+            for (uint8_t v :
+                 {uint8_t(9), uint8_t(LIBUSB_DT_INTERFACE), id.bInterfaceNumber, id.bAlternateSetting, id.bNumEndpoints,
+                  id.bInterfaceClass, id.bInterfaceSubClass, id.bInterfaceProtocol, id.iInterface})
                 b.push_back(std::byte(v));
             append(b, id.extra, id.extra_length);
             for (int e = 0; e < id.bNumEndpoints; ++e) {
@@ -157,7 +161,9 @@ Result<void> UsbThread::start() {
         int rc = LIBUSB_ERROR_NOT_SUPPORTED;
         if (libusb_has_capability(LIBUSB_CAP_HAS_HOTPLUG)) {
             rc = libusb_hotplug_register_callback(
-                ctx_, static_cast<libusb_hotplug_event>(LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED | LIBUSB_HOTPLUG_EVENT_DEVICE_LEFT),
+                ctx_,
+                static_cast<libusb_hotplug_event>(LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED |
+                                                  LIBUSB_HOTPLUG_EVENT_DEVICE_LEFT),
                 LIBUSB_HOTPLUG_ENUMERATE, LIBUSB_HOTPLUG_MATCH_ANY, LIBUSB_HOTPLUG_MATCH_ANY, LIBUSB_HOTPLUG_MATCH_ANY,
                 &UsbThread::on_hotplug_trampoline, this, &hotplug_handle_);
         }
@@ -219,10 +225,8 @@ void UsbThread::process_hotplug() {
         batch.swap(pending_);
     }
     for (auto& [dev, event] : batch) {
-        if (event == LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED)
-            arrive(dev.get());
-        else
-            leave(dev.get());
+        if (event == LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED) arrive(dev.get());
+        else leave(dev.get());
     }
 }
 
@@ -242,7 +246,8 @@ void UsbThread::leave(libusb_device* dev) {
     DeviceId id = it->second.second;
     uint8_t ports[8];
     int n = libusb_get_port_numbers(dev, ports, sizeof ports);
-    std::string path = format_bus_path(libusb_get_bus_number(dev), std::span<const uint8_t>(ports, n > 0 ? size_t(n) : 0));
+    std::string path =
+        format_bus_path(libusb_get_bus_number(dev), std::span<const uint8_t>(ports, n > 0 ? size_t(n) : 0));
     known_.erase(it);
     log::debug("usb: %s left (id %u)", path.c_str(), id);
     sink_.left(id, std::move(path));

@@ -4,8 +4,8 @@
 // with "usb_exercise: FAIL: ..." saying which).
 //
 //   usb_exercise list [--path P]
-//       one line per device (with --path: that device, one key=value a line): DEVICE <path> <vid:pid> speed=<n> bus=<b> addr=<a> hub=<0|1>
-//       classes=<hex,..> configs=<n> mfr=<..> product=<..> serial=<..> desc=<hex of 18 bytes>
+//       one line per device (with --path: that device, one key=value a line): DEVICE <path> <vid:pid> speed=<n> bus=<b>
+//       addr=<a> hub=<0|1> classes=<hex,..> configs=<n> mfr=<..> product=<..> serial=<..> desc=<hex of 18 bytes>
 //   usb_exercise watch -d VID:PID -n COUNT [-t SECS]
 //       prints "ready", then ARRIVED <path> <vid:pid> speed=<n> / LEFT <path> per event
 //   usb_exercise claim --path P [--force] [--go FILE] [--no-reset]
@@ -282,7 +282,8 @@ int cmd_list(std::map<std::string, std::string>& a) {
             d->manufacturer.empty() ? "-" : d->manufacturer.c_str(),
             d->product_name.empty() ? "-" : d->product_name.c_str(), d->serial.empty() ? "-" : d->serial.c_str(),
             hex(d->device_descriptor).c_str());
-        for (const Configuration& c : d->configurations) out("CONFIG %s %u %s", d->path.c_str(), c.value, hex(c.raw).c_str());
+        for (const Configuration& c : d->configurations)
+            out("CONFIG %s %u %s", d->path.c_str(), c.value, hex(c.raw).c_str());
     }
     return 0;
 }
@@ -360,7 +361,8 @@ int cmd_sourcesink(std::map<std::string, std::string>& a) {
     TransferDone dev = p.take_done(seq++);
     expect_status(dev, Status::completed, "GET_DESCRIPTOR(DEVICE)");
     if (dev.data != d.device_descriptor)
-        fail("device descriptor from the device %s != registry %s", hex(dev.data).c_str(), hex(d.device_descriptor).c_str());
+        fail("device descriptor from the device %s != registry %s", hex(dev.data).c_str(),
+             hex(d.device_descriptor).c_str());
     const Configuration* c = d.configuration(d.active_config);
     if (!c) fail("no active configuration");
     uint16_t total = static_cast<uint16_t>(c->raw.size());
@@ -375,7 +377,8 @@ int cmd_sourcesink(std::map<std::string, std::string>& a) {
     submit_or_die(p, d.id, control_in(seq, {0x80, 6, 0xee, 3, 0x09, 0x04, 255, 0}));
     TransferDone st = p.take_done(seq++);
     out("CONTROL GET_DESCRIPTOR(string 0xee) status=%s", to_string(st.status));
-    if (st.status != Status::stall) fail("a request the gadget does not support should stall, got %s", to_string(st.status));
+    if (st.status != Status::stall)
+        fail("a request the gadget does not support should stall, got %s", to_string(st.status));
 
     // Intercepted requests: carried out with libusb calls, answered as transfers.
     Urb si = control_in(seq, {0x01, 11, 0, 0, 0, 0, 0, 0});
@@ -419,11 +422,17 @@ int cmd_sourcesink(std::map<std::string, std::string>& a) {
             p.pump(1000);
             for (auto it = p.events().begin(); it != p.events().end();) {
                 auto* t = std::get_if<TransferDone>(&*it);
-                if (!t) { ++it; continue; }
-                if (!pending.erase(t->seqnum)) fail("completion for unknown seqnum %llu", (unsigned long long)t->seqnum);
+                if (!t) {
+                    ++it;
+                    continue;
+                }
+                if (!pending.erase(t->seqnum))
+                    fail("completion for unknown seqnum %llu", (unsigned long long)t->seqnum);
                 expect_status(*t, Status::completed, in ? "bulk IN" : "bulk OUT");
-                if (t->actual_length != size) fail("bulk %s moved %u bytes, want %zu", in ? "IN" : "OUT", t->actual_length, size);
-                if (in && t->data != pat) fail("bulk IN data does not follow pattern 1 (seqnum %llu)", (unsigned long long)t->seqnum);
+                if (t->actual_length != size)
+                    fail("bulk %s moved %u bytes, want %zu", in ? "IN" : "OUT", t->actual_length, size);
+                if (in && t->data != pat)
+                    fail("bulk IN data does not follow pattern 1 (seqnum %llu)", (unsigned long long)t->seqnum);
                 moved += size;
                 ++done;
                 it = p.events().erase(it);
@@ -432,7 +441,8 @@ int cmd_sourcesink(std::map<std::string, std::string>& a) {
         double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_dir).count();
         out("BULK %s %d x %zu bytes, up to %zu in flight, data ok, %.1f MB/s", in ? "IN" : "OUT", rounds * depth, size,
             max_in_flight, double(rounds * depth * size) / secs / 1e6);
-        if (max_in_flight < size_t(depth)) fail("only %zu transfers were ever in flight at once, want %d", max_in_flight, depth);
+        if (max_in_flight < size_t(depth))
+            fail("only %zu transfers were ever in flight at once, want %d", max_in_flight, depth);
     }
     (void)t0;
     (void)moved;
@@ -463,7 +473,8 @@ int cmd_cancel(std::map<std::string, std::string>& a) {
     p.pump(300);
     p.pump(200);
     for (Event& e : p.events())
-        if (auto* t = std::get_if<TransferDone>(&e)) fail("the IN completed with nothing to read (status %s)", to_string(t->status));
+        if (auto* t = std::get_if<TransferDone>(&e))
+            fail("the IN completed with nothing to read (status %s)", to_string(t->status));
     if (p.host().in_flight(d.id) != 1) fail("in_flight is %zu, want 1", p.host().in_flight(d.id));
     if (!p.host().cancel(d.id, seq)) fail("cancel() found nothing to cancel");
     TransferDone c = p.take_done(seq);
@@ -540,7 +551,9 @@ int cmd_unplug(std::map<std::string, std::string>& a) {
         // gone (real host controllers do the same when a plug is pulled);
         // everything still pending when the device goes ends no_device.
         bool ok = st == Status::no_device || (!strict && st == Status::error);
-        if (!ok) fail("seqnum %llu ended %s, want no_device%s", (unsigned long long)seq, to_string(st), strict ? "" : " or error");
+        if (!ok)
+            fail("seqnum %llu ended %s, want no_device%s", (unsigned long long)seq, to_string(st),
+                 strict ? "" : " or error");
     }
     std::string breakdown;
     for (auto [st, n] : tally) breakdown += " " + std::string(to_string(st)) + "=" + std::to_string(n);
@@ -610,13 +623,17 @@ int cmd_iso(std::map<std::string, std::string>& a) {
         p.pump(1000);
         for (auto it = p.events().begin(); it != p.events().end();) {
             auto* t = std::get_if<TransferDone>(&*it);
-            if (!t) { ++it; continue; }
+            if (!t) {
+                ++it;
+                continue;
+            }
             if (!pending.erase(t->seqnum)) fail("completion for unknown seqnum %llu", (unsigned long long)t->seqnum);
             expect_status(*t, Status::completed, "isochronous OUT");
             if (t->iso.size() != size_t(packets)) fail("%zu packet results, want %d", t->iso.size(), packets);
             uint32_t offset = 0;
             for (const IsoPacket& ip : t->iso) {
-                if (ip.offset != offset || ip.length != packet) fail("packet offset/length %u/%u, want %u/%u", ip.offset, ip.length, offset, packet);
+                if (ip.offset != offset || ip.length != packet)
+                    fail("packet offset/length %u/%u, want %u/%u", ip.offset, ip.length, offset, packet);
                 if (ip.status != Status::completed || ip.actual_length != packet) ++bad_packets;
                 offset += ip.length;
             }
@@ -629,7 +646,8 @@ int cmd_iso(std::map<std::string, std::string>& a) {
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     out("ISO OUT %d transfers x %d packets, up to %zu in flight, %zu bytes sent, %d packets short or failed, %.0f kB/s",
         transfers, packets, max_in_flight, bytes, bad_packets, double(bytes) / secs / 1e3);
-    if (bad_packets > transfers * packets / 10) fail("%d of %d packets short or failed", bad_packets, transfers * packets);
+    if (bad_packets > transfers * packets / 10)
+        fail("%d of %d packets short or failed", bad_packets, transfers * packets);
 
     Urb back = control_in(seq, {0x01, 11, 0, 0, stream->number, 0, 0, 0});
     back.endpoint = 0;

@@ -18,19 +18,18 @@ Bytes bytes(std::initializer_list<int> v) {
 // plus an interface association and a class-specific descriptor to skip.
 Bytes sourcesink_config() {
     Bytes c = bytes({
-        9, 2, 0, 0, 2, 1, 0, 0x80, 50,        // config: wTotalLength patched below, 2 interfaces, value 1
-        8, 0x0b, 0, 1, 0xff, 0, 0, 0,         // interface association (skipped)
-        9, 4, 0, 0, 2, 0xff, 0, 0, 0,         // interface 0 alt 0, vendor class, 2 endpoints
-        7, 5, 0x81, 2, 0x00, 0x02, 0,         // bulk IN 512
-        7, 5, 0x01, 2, 0x00, 0x02, 0,         // bulk OUT 512
-        9, 4, 0, 1, 4, 0xff, 0, 0, 0,         // interface 0 alt 1
-        7, 5, 0x81, 2, 0x00, 0x02, 0,
-        7, 5, 0x01, 2, 0x00, 0x02, 0,
-        7, 5, 0x82, 1, 0x00, 0x04, 4,         // iso IN 1024
-        7, 5, 0x02, 1, 0x00, 0x04, 4,         // iso OUT
-        9, 4, 1, 0, 1, 0x08, 6, 0x50, 0,      // interface 1: mass storage
-        5, 0x24, 1, 2, 3,                     // class-specific (skipped)
-        7, 5, 0x83, 3, 8, 0, 10,              // interrupt IN 8
+        9,    2,    0,    0, 2,    1,    0,  0x80, 50,  // config: wTotalLength patched below, 2 interfaces, value 1
+        8,    0x0b, 0,    1, 0xff, 0,    0,  0,         // interface association (skipped)
+        9,    4,    0,    0, 2,    0xff, 0,  0,    0,   // interface 0 alt 0, vendor class, 2 endpoints
+        7,    5,    0x81, 2, 0x00, 0x02, 0,             // bulk IN 512
+        7,    5,    0x01, 2, 0x00, 0x02, 0,             // bulk OUT 512
+        9,    4,    0,    1, 4,    0xff, 0,  0,    0,   // interface 0 alt 1
+        7,    5,    0x81, 2, 0x00, 0x02, 0,  7,    5,    0x01, 2,
+        0x00, 0x02, 0,    7, 5,    0x82, 1,  0x00, 0x04, 4,  // iso IN 1024
+        7,    5,    0x02, 1, 0x00, 0x04, 4,                  // iso OUT
+        9,    4,    1,    0, 1,    0x08, 6,  0x50, 0,        // interface 1: mass storage
+        5,    0x24, 1,    2, 3,                              // class-specific (skipped)
+        7,    5,    0x83, 3, 8,    0,    10,                 // interrupt IN 8
     });
     c[2] = std::byte(c.size() & 0xff);
     c[3] = std::byte(c.size() >> 8);
