@@ -41,7 +41,10 @@ const Command kCommands[] = {
      "export this machine's USB devices to trusted peers",
      "Runs the USB server: owns the devices that [share] sections select, through libusb, and exports them over "
      "QUIC to the peers listed in [server] authorized_keys. Meant to run as the systemd unit usbhop.service "
-     "(Type=notify); SIGHUP reloads the configuration.",
+     "(Type=notify). SIGHUP reloads the configuration and authorized_keys (peers no longer listed are "
+     "disconnected, devices no longer shared are detached); SIGTERM detaches every device, gives it back to its "
+     "kernel drivers and exits 0. A peer that disconnects keeps its devices for [server] grace (default 30s) so "
+     "it can resume. On a machine without USB, serve runs with no devices.",
      {},
      0,
      0,
