@@ -367,3 +367,20 @@ TEST_CASE("a server on a dual-stack socket ([::], as serve listens by default) w
     REQUIRE(w.loop.run_until([&] { return !quic::is_relayed(c->path()); }, 10 * kSecond));
     w.transfer(c, 1 << 20, 47);
 }
+
+TEST_CASE("a session that went direct does not notice a relay restart, and no new relay session is opened for it") {
+    World w;
+    w.path_options.keep_alive = 300 * kMillisecond;
+    w.start_all();
+    quic::Connection* c = w.connect();
+    REQUIRE(w.loop.run_until([&] { return w.client_path->sessions()[0].direct; }, 10 * kSecond));
+    uint64_t regs = w.client_path->stats().registrations;
+    w.relay.reset();
+    w.transfer(c, scaled(4 << 20, "direct transfer while the relay is down"), 53);
+    w.start_relay();
+    REQUIRE(w.loop.run_until([&] { return w.client_path->stats().registrations > regs; }, 10 * kSecond));
+    w.transfer(c, 1 << 20, 59);
+    CHECK(w.relay->stats().sessions == 0);
+    CHECK(w.relay->stats().bytes_forwarded == 0);
+    CHECK_FALSE(quic::is_relayed(c->path()));
+}
