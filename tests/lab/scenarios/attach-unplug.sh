@@ -11,7 +11,7 @@ gadget_new disk 0x1d6b 0x0104 "lab disk"
 gadget_mass_storage disk /tmp/disk.img 64
 gadget_plug disk
 UDC=$(gadget_udc disk)
-ATTACH_UDEV=1 attach_lab_init
+attach_lab_init
 serve_start
 attach_start 1d6b:0104
 attach_wait_lines 1
@@ -35,6 +35,10 @@ dmesg | grep -q "blocked for more than" && fail "a task hung: $(dmesg | grep -A3
 say "client healthy, serve and attach still running"
 
 say "plug it back in"
+# serve learns of the new device from libusb's hot-plug events, which come
+# from udev (started only now: its probing of the server-side disk while
+# serve claims it at start-up stalls this one-guest lab).
+udevd_start
 gadget_plug disk "$UDC"
 attach_wait_lines 2
 dev=$(imported_block 1d6b 0104)
