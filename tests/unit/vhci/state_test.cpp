@@ -85,7 +85,10 @@ TEST_CASE("state text the parser refuses") {
         {good + "port=3\n", "duplicate key"},
         {good + "garbage\n", "expected key=value"},
     };
-    for (const auto& [text, expect] : cases) {
+    for (const auto& c : cases) {
+        // Not a structured binding: clang before 16 cannot capture one, and CAPTURE does.
+        const std::string& text = c.first;
+        const char* expect = c.second;
         CAPTURE(text);
         auto r = parse_state(text);
         REQUIRE_FALSE(r);

@@ -100,7 +100,10 @@ TEST_CASE("status text the parser refuses, with the line named") {
         {std::string(kHeader) + "hs  0001 006 005 00010002 000004 4-1\n", "super-speed device on the high-speed hub"},
         {std::string(kHeader) + "hs  0000 004 000 00000000 000000 0-0\nss  0001 004 000\n", "line 3"},
     };
-    for (const auto& [text, expect] : cases) {
+    for (const auto& c : cases) {
+        // Not a structured binding: clang before 16 cannot capture one, and CAPTURE does.
+        const std::string& text = c.first;
+        const char* expect = c.second;
         CAPTURE(text);
         auto r = parse_status(text);
         REQUIRE_FALSE(r);
