@@ -280,6 +280,11 @@ private:
                 break;
             }
         }
+        // inih reads a line only up to a NUL and would drop the rest unseen.
+        if (t.find('\0') != std::string_view::npos) {
+            error("unexpected NUL byte in a line (is this a text file?)");
+            return "";
+        }
         bool indented = raw.front() == ' ' || raw.front() == '\t';
         bool continues = indented && !last_key_.empty() && t.find('=') == std::string_view::npos;
         if (t.front() == '[' && !(continues && !names_section(t))) {

@@ -209,6 +209,8 @@ TEST_CASE("each kind of mistake is named with its line") {
         {"[relay]\nmax_sessions_per_node = -1\n",
          "usbhop.conf:2: invalid max_sessions_per_node in [relay]: expected a whole number, got '-1'"},
         {"[server\n", "usbhop.conf:1: malformed section header '[server' (expected [name] or [name \"label\"])"},
+        {std::string("[server]\ngrace = 1\0s\n", 21),
+         "usbhop.conf:2: unexpected NUL byte in a line (is this a text file?)"},
         {"[server]\nlisten " + std::string(250, 'x') + " = 1\n",
          "usbhop.conf:2: unknown key 'listen " + std::string(250, 'x') + "' in [server]"},
     };
