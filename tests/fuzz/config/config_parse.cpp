@@ -5,9 +5,11 @@
 //
 // Input: the file's text; each of its first lines is also tried as a peer
 // and an address. Checks: parse does not throw; every diagnostic names the
-// file and a line the text has; a file without diagnostics gives settings in
-// their documented ranges, and each [peer] resolves by its name to itself; an
-// address that parses prints as text that parses back to it.
+// file and a line the text has; a line with a NUL byte gets one; a file
+// without diagnostics gives settings in their documented ranges, and each
+// [peer] resolves by its name to itself; an address that parses prints as
+// text that parses back to it.
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -64,6 +66,20 @@ void check_settings(const Config& c, int lines) {
     }
 }
 
+// inih would read a line only up to a NUL: outside comments, one must be named.
+void check_nul_lines(std::string_view text, const Diagnostics& errors) {
+    size_t pos = 0;
+    for (int line = 1; pos < text.size(); ++line) {
+        size_t end = std::min(text.find('\n', pos), text.size());
+        std::string_view l = text.substr(pos, end - pos);
+        pos = end + 1;
+        if (l.find('\0') == std::string_view::npos || l.find_first_of("#;") != std::string_view::npos) continue;
+        bool named = false;
+        for (const Diagnostic& d : errors) named |= d.line == line;
+        FUZZ_CHECK(named);
+    }
+}
+
 void check_peer_text(const Config& c, std::string_view text) {
     auto t = resolve_peer(c, text);
     if (!t) {
@@ -93,6 +109,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         FUZZ_CHECK(d.to_string().starts_with(kFile + ":" + std::to_string(d.line) + ": "));
     }
     if (r.ok()) check_settings(r.config, lines);
+    check_nul_lines(text, r.errors);
 
     // The first lines double as what a user types for `usbhop attach <peer>`.
     size_t pos = 0;
