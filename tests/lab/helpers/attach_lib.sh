@@ -30,10 +30,15 @@ identity = $SRV/identity.key
 authorized_keys = $SRV/authorized_keys
 grace = ${SERVE_GRACE:-30s}
 ${1:-}
-
-[share "lab"]
-match = *:*
 CONF
+  # Share only the gadgets (dummy_hcd's buses): in this one-guest lab serve
+  # would otherwise also see, and export, the devices attach imports.
+  local hcd bus
+  for hcd in /sys/devices/platform/dummy_hcd.*/usb[0-9]*; do
+    [ -e "$hcd" ] || continue
+    bus=${hcd##*/usb}
+    printf '\n[share "lab%s"]\nmatch = *:*\npath = %s-1\n' "$bus" "$bus" >> $SRV/usbhop.conf
+  done
   cat > $CLI/usbhop.conf <<CONF
 [client]
 identity = $CLI/identity.key
