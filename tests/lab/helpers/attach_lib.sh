@@ -4,7 +4,6 @@
 #
 #   attach_lab_init [SERVE_EXTRA_CONF]   (udevd with ATTACH_UDEV=1), vhci_hcd, loopback, keys, configs (server trusts client)
 #   serve_start                          start usbhop serve (log /tmp/serve.log) as $SERVE
-#                                        ($LAB_SERVE_SHIM CONFIG instead, when set: a stand-in build)
 #   attach_start [DEVICE...]             start usbhop attach (log /tmp/attach.log) in the background: $ATTACH
 #   attach_wait_lines N                  wait until N "attached" lines were printed
 #   imported VID PID                     the sysfs folder of VID:PID under vhci_hcd (empty if none)
@@ -52,11 +51,7 @@ CONF
 }
 
 serve_start() {
-  if [ -n "${LAB_SERVE_SHIM:-}" ]; then
-    ${SERVE_NS:+ip netns exec $SERVE_NS} "$LAB_SERVE_SHIM" $SRV/usbhop.conf > /tmp/serve.log 2>&1 &
-  else
-    ${SERVE_NS:+ip netns exec $SERVE_NS} usbhop -c $SRV/usbhop.conf serve > /tmp/serve.log 2>&1 &
-  fi
+  ${SERVE_NS:+ip netns exec $SERVE_NS} usbhop -c $SRV/usbhop.conf serve > /tmp/serve.log 2>&1 &
   SERVE=$!
   sleep 1
   kill -0 $SERVE 2>/dev/null || { cat /tmp/serve.log; fail "usbhop serve exited at once"; }
