@@ -13,6 +13,7 @@
 #include "config/files.hpp"
 #include "loop/loop.hpp"
 #include "quic/endpoint.hpp"
+#include "quic/relay_path.hpp"
 #include "server/attachment.hpp"
 #include "server/exports.hpp"
 #include "server/notify.hpp"
@@ -125,6 +126,7 @@ private:
     config::AuthorizedKeys keys_;
     Notifier notifier_;
     std::unique_ptr<quic::Endpoint> endpoint_;
+    std::unique_ptr<quic::RelayPath> relay_;  // [server] relay: registered under our node ID (docs/relay.md)
     std::unique_ptr<loop::Async> usb_wake_;  // outlives host_, which calls it from its threads
     std::unique_ptr<usb::Host> host_;
     std::map<usb::DeviceId, usb::DeviceInfo> devices_;
@@ -165,6 +167,12 @@ Result<void> Server::start() {
     endpoint_ = std::move(*ep);
     endpoint_->listen([this](const identity::NodeId& n) { return trusted(n); },
                       [this](quic::Connection& c) { on_connection(c); });
+    if (const auto& r = config_.server.relay) {
+        auto at = quic::resolve_host(r->address.host, r->address.port);
+        if (!at) return make_error("[server] relay = " + r->address.to_string() + ": " + at.error().message);
+        relay_ = std::make_unique<quic::RelayPath>(loop_, *endpoint_, std::move(*key), quic::RelayPathOptions{*at, r->node});
+        relay_->start();
+    }
 
     usb_wake_ = std::make_unique<loop::Async>(loop_, [this] { on_usb_wake(); });
     loop::Async* wake = usb_wake_.get();
