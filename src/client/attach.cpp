@@ -334,7 +334,9 @@ int attach(const Context& ctx, const std::string& peer, const std::vector<std::s
         log::error("%s", r.error().message.c_str());
         return 1;
     }
-    auto address = resolve_server(*target);
+    auto address = target->address || !target->relay
+                       ? resolve_server(*target)
+                       : quic::resolve_host(target->relay->address.host, target->relay->address.port);
     if (!address) {
         log::error("%s", address.error().message.c_str());
         return 1;
@@ -349,6 +351,7 @@ int attach(const Context& ctx, const std::string& peer, const std::vector<std::s
     Session::Options so;
     so.server_node = target->node;
     so.server_address = *address;
+    if (!target->address && target->relay) so.relay_node = target->relay->node;
     so.settings = ctx.config.client;
     Attacher::Options ao;
     ao.selectors = std::move(*selectors);

@@ -159,7 +159,9 @@ int list_remote(const Context& ctx, const std::string& peer, bool watch, bool js
         log::error("%s", target.error().message.c_str());
         return 2;
     }
-    auto address = resolve_server(*target);
+    auto address = target->address || !target->relay
+                       ? resolve_server(*target)
+                       : quic::resolve_host(target->relay->address.host, target->relay->address.port);
     if (!address) {
         log::error("%s", address.error().message.c_str());
         return 1;
@@ -174,6 +176,7 @@ int list_remote(const Context& ctx, const std::string& peer, bool watch, bool js
     Session::Options so;
     so.server_node = target->node;
     so.server_address = *address;
+    if (!target->address && target->relay) so.relay_node = target->relay->node;
     so.settings = ctx.config.client;
     so.reconnect = watch;  // a watcher rides out network trouble; a one-shot list reports it
     int status = 0;

@@ -71,6 +71,7 @@ Session::~Session() {
     *alive_ = false;
     // The endpoint drops its connections without callbacks.
     conn_ = nullptr;
+    relay_.reset();
     endpoint_.reset();
 }
 
@@ -85,6 +86,11 @@ Result<void> Session::start() {
     auto ep = quic::Endpoint::create(loop_, key_, *bind, qc);
     if (!ep) return make_error("cannot open a UDP socket: " + ep.error().message);
     endpoint_ = std::move(*ep);
+    if (options_.relay_node.valid()) {   // a bare node ID or a ticket: through the relay (docs/relay.md)
+        relay_ = std::make_unique<quic::RelayPath>(loop_, *endpoint_, key_,
+                                                   quic::RelayPathOptions{options_.server_address, options_.relay_node});
+        relay_->start();
+    }
     connect();
     return {};
 }
@@ -107,7 +113,8 @@ void Session::connect() {
     };
     h.on_closed = [this](const quic::CloseInfo& info) { on_closed(info); };
     state_ = State::kConnecting;
-    auto c = endpoint_->connect(options_.server_address, options_.server_node, std::move(h));
+    auto c = relay_ ? relay_->connect(options_.server_node, std::move(h))
+                    : endpoint_->connect(options_.server_address, options_.server_node, std::move(h));
     if (!c) {
         schedule_reconnect("cannot connect to " + server_name_ + ": " + c.error().message);
         return;

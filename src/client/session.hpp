@@ -27,6 +27,7 @@
 #include "loop/loop.hpp"
 #include "proto/messages.hpp"
 #include "quic/endpoint.hpp"
+#include "quic/relay_path.hpp"
 
 namespace usbhop::client {
 
@@ -61,7 +62,8 @@ public:
 
     struct Options {
         identity::NodeId server_node;
-        loop::SocketAddress server_address;
+        loop::SocketAddress server_address;      // the relay's, when relay_node is set
+        identity::NodeId relay_node;             // valid: reach the server through this relay
         config::ClientSettings settings;
         bool reconnect = true;                // false: a lost connection ends the session (list)
         Nanos handshake_timeout = 5 * kSecond;
@@ -123,6 +125,7 @@ private:
     Owner& owner_;
     std::string server_name_;
     std::unique_ptr<quic::Endpoint> endpoint_;
+    std::unique_ptr<quic::RelayPath> relay_;   // destroyed before endpoint_
     quic::Connection* conn_ = nullptr;
     State state_ = State::kIdle;
     int64_t control_ = -1;
