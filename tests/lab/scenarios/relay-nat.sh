@@ -40,6 +40,16 @@ route_default srv 10.1.0.1
 route_default cli 10.2.0.1
 nat_masquerade nat1 out $flags
 nat_masquerade nat2 out $flags
+# Like a home router: unsolicited datagrams to the router itself are dropped
+# (before conntrack confirms them, so a punch that arrives before our own
+# outbound one leaves no entry that would make masquerade pick another port).
+for r in nat1 nat2; do
+  in_ns $r nft -f - <<EOF
+table ip lab_fw {
+  chain input { type filter hook input priority 0; policy accept; iifname "out" ct state new drop; }
+}
+EOF
+done
 check "the server's NAT reaches the relay" in_ns srv busybox ping -c1 -W5 198.51.100.254
 
 say "the relay: its own key, and it trusts the server and the client"
@@ -78,6 +88,9 @@ relay_forwarded() {
   sed -n 's/.*relay stopping: .* relayed, \(.*\) forwarded$/\1/p' /tmp/relay.log | tail -n1 |
     awk '$2 == "MB" { printf "%d\n", $1 * 1000000; next } $2 == "kB" { printf "%d\n", $1 * 1000; next } { print $1 }'
 }
+
+# On any exit, the three logs' last lines (a failure names the step; these say why).
+trap 'for l in relay serve attach; do echo "---- $l.log ----"; tail -n 25 /tmp/$l.log 2>/dev/null; done' EXIT
 
 relay_start
 SERVE_NS=srv serve_start

@@ -33,6 +33,16 @@ route_default srv 10.1.0.1
 route_default cli 10.2.0.1
 nat_masquerade nat1 out fully-random
 nat_masquerade nat2 out fully-random
+# Like a home router: unsolicited datagrams to the router itself are dropped
+# (before conntrack confirms them, so a punch that arrives before our own
+# outbound one leaves no entry that would make masquerade pick another port).
+for r in nat1 nat2; do
+  in_ns $r nft -f - <<EOF
+table ip lab_fw {
+  chain input { type filter hook input priority 0; policy accept; iifname "out" ct state new drop; }
+}
+EOF
+done
 
 mkdir -p -m 0700 $RLY
 cat > $RLY/usbhop.conf <<CONF
