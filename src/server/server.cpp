@@ -1,5 +1,7 @@
 #include "server/server.hpp"
 
+#include <algorithm>
+
 #include <sys/random.h>
 
 #include <csignal>
@@ -269,7 +271,10 @@ Session* Server::open_session(PeerLink& link, const proto::Hello& hello) {
     ack.capabilities = caps;
     ack.session_token = session->token();
     ack.resumed = resumed;
-    ack.grace_ms = (caps & proto::kCapResume) ? static_cast<uint32_t>(config_.server.grace / kMillisecond) : 0;
+    // grace_ms is a u32 on the wire: a grace longer than ~49 days is told as the most it can carry.
+    ack.grace_ms = (caps & proto::kCapResume)
+                       ? static_cast<uint32_t>(std::min<Nanos>(config_.server.grace / kMillisecond, UINT32_MAX))
+                       : 0;
     ack.software = "usbhop " USBHOP_VERSION;
     link.send_control(ack);
     log::write(log::Level::info, {{"PEER", link.label()}}, "%s %s session (%s)", link.label().c_str(),
