@@ -294,21 +294,21 @@ void Attacher::shutdown(const std::string& why) {
 
 namespace {
 
-// One line saying what to do when vhci_hcd cannot be used here.
-Result<void> check_vhci(const vhci::Vhci& vhci) {
-    if (auto r = vhci.check_loaded(); !r) return r.error();
-    std::string attach = vhci.dir() + "/attach";
-    int fd = ::open(attach.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == EACCES || errno == EPERM)
-            return make_error("usbhop attach needs root to write " + attach + ": run it with sudo (or as the usbhop-attach@ service)");
-        return make_error("cannot open " + attach + ": " + std::strerror(errno));
-    }
-    ::close(fd);
-    return {};
-}
-
 }  // namespace
+
+Result<Session::Options> session_options(const Context& ctx, const config::PeerTarget& target) {
+    // A peer with an address is reached directly; one without, through its relay.
+    auto address = target.address || !target.relay
+                       ? resolve_server(target)
+                       : quic::resolve_host(target.relay->address.host, target.relay->address.port);
+    if (!address) return address.error();
+    Session::Options so;
+    so.server_node = target.node;
+    so.server_address = *address;
+    if (!target.address && target.relay) so.relay_node = target.relay->node;
+    so.settings = ctx.config.client;
+    return so;
+}
 
 Result<identity::NodeKey> load_client_key(const Context& ctx) {
     std::string path = ctx.config.client.identity.empty() ? identity::default_identity_path() : ctx.config.client.identity;
@@ -330,15 +330,13 @@ int attach(const Context& ctx, const std::string& peer, const std::vector<std::s
         return 2;
     }
     vhci::Vhci vhci(ctx.sysfs);
-    if (auto r = check_vhci(vhci); !r) {
+    if (auto r = vhci.check_usable(); !r) {
         log::error("%s", r.error().message.c_str());
         return 1;
     }
-    auto address = target->address || !target->relay
-                       ? resolve_server(*target)
-                       : quic::resolve_host(target->relay->address.host, target->relay->address.port);
-    if (!address) {
-        log::error("%s", address.error().message.c_str());
+    auto options = session_options(ctx, *target);
+    if (!options) {
+        log::error("%s", options.error().message.c_str());
         return 1;
     }
     auto key = load_client_key(ctx);
@@ -348,11 +346,7 @@ int attach(const Context& ctx, const std::string& peer, const std::vector<std::s
     }
 
     loop::Loop loop;
-    Session::Options so;
-    so.server_node = target->node;
-    so.server_address = *address;
-    if (!target->address && target->relay) so.relay_node = target->relay->node;
-    so.settings = ctx.config.client;
+    Session::Options so = std::move(*options);
     Attacher::Options ao;
     ao.selectors = std::move(*selectors);
     ao.rundir = ctx.rundir;
@@ -369,7 +363,7 @@ int attach(const Context& ctx, const std::string& peer, const std::vector<std::s
             log::error("%s", r.error().message.c_str());
             return 1;
         }
-        log::notice("connecting to %s as %s", (target->node.short_string() + "@" + address->to_string()).c_str(),
+        log::notice("connecting to %s as %s", (target->node.short_string() + "@" + so.server_address.to_string()).c_str(),
                     key->id().short_string().c_str());
         while (!attacher.finished()) loop.run_once(true);
         // Let the close and the last Detach reach the server.

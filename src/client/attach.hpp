@@ -29,6 +29,9 @@
 namespace usbhop::client {
 
 // [client] identity (default: identity::default_identity_path()), created on first use.
+// The Session options for reaching target: directly at its address, or
+// through its relay when it has none. Shared by attach and list.
+Result<Session::Options> session_options(const Context& ctx, const config::PeerTarget& target);
 Result<identity::NodeKey> load_client_key(const Context& ctx);
 
 class Attacher : public Session::Owner {

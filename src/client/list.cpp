@@ -159,11 +159,9 @@ int list_remote(const Context& ctx, const std::string& peer, bool watch, bool js
         log::error("%s", target.error().message.c_str());
         return 2;
     }
-    auto address = target->address || !target->relay
-                       ? resolve_server(*target)
-                       : quic::resolve_host(target->relay->address.host, target->relay->address.port);
-    if (!address) {
-        log::error("%s", address.error().message.c_str());
+    auto options = session_options(ctx, *target);
+    if (!options) {
+        log::error("%s", options.error().message.c_str());
         return 1;
     }
     auto key = load_client_key(ctx);
@@ -173,11 +171,7 @@ int list_remote(const Context& ctx, const std::string& peer, bool watch, bool js
     }
     loop::Loop loop;
     Lister lister(watch, json);
-    Session::Options so;
-    so.server_node = target->node;
-    so.server_address = *address;
-    if (!target->address && target->relay) so.relay_node = target->relay->node;
-    so.settings = ctx.config.client;
+    Session::Options so = std::move(*options);
     so.reconnect = watch;  // a watcher rides out network trouble; a one-shot list reports it
     int status = 0;
     {
