@@ -1,6 +1,8 @@
 // The client's commands: attach, detach, status, and list (here, or a peer's).
 // Each hands its parsed arguments to client/ (or, for a local list, to
 // server/'s view of this machine's devices).
+#include <cstdlib>
+
 #include "cli/commands.hpp"
 #include "client/client.hpp"
 #include "usbhop_config.h"
@@ -18,11 +20,16 @@ client::Context context(const Invocation& inv) {
     client::Context ctx;
     ctx.config = inv.config;
     ctx.home = inv.home;
-    ctx.rundir = USBHOP_RUNDIR;
+    ctx.rundir = runtime_dir();
     return ctx;
 }
 
 }  // namespace
+
+std::string runtime_dir() {
+    const char* dir = std::getenv("USBHOP_RUNDIR");
+    return dir && dir[0] == '/' ? dir : USBHOP_RUNDIR;
+}
 
 int run_attach(const Invocation& inv) {
     const auto& pos = inv.args.positionals;

@@ -8,6 +8,7 @@ int run_serve(const Invocation& inv) {
     server::RunOptions options;
     options.config_path = inv.config_path;
     options.home = inv.home;
+    options.rundir = runtime_dir();
     return server::run(inv.config, options);
 }
 

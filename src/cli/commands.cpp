@@ -72,8 +72,13 @@ const Command kCommands[] = {
      true,
      run_list},
     {"status", "", "show attached devices and connections",
-     "Shows the devices this machine has attached, their peers and connection state.", kStatusOptions, 0, 0, false,
-     run_status},
+     "Shows the devices this machine has attached (vhci port, device, bus path, peer, since when, the attach "
+     "process), then every connection of a running 'usbhop attach' or 'usbhop serve' here: ROLE (attach or serve), "
+     "PEER (node ID), STATE (ready; for attach also connecting, hello or waiting_to_reconnect), PATH ('direct', 'relayed via "
+     "RELAY-ADDRESS', or 'none' while not connected), ADDRESS (the peer's address; when relayed, its public "
+     "address as the relay saw it) and RTT (smoothed round-trip time, refreshed every second). --json prints "
+     "{\"devices\":[...],\"connections\":[...]} with the same fields (rtt_ms a number, null when not connected).",
+     kStatusOptions, 0, 0, false, run_status},
     {"relay",
      "",
      "run a relay for peers behind NAT",

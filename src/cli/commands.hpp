@@ -61,6 +61,10 @@ int run_version(const Invocation&);
 // Output helpers: "usbhop: message" on stderr (errors a person must read,
 // whatever -q says), and the versions text shared by `version` and --version.
 void print_error(const std::string& message);
+// Where attach keeps its state and attach and serve report their connections
+// for detach and status: $USBHOP_RUNDIR if set, else the build's rundir
+// (/run/usbhop).
+std::string runtime_dir();
 std::string versions_text();
 
 }  // namespace usbhop::cli

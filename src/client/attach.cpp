@@ -11,6 +11,7 @@
 
 #include "client/client.hpp"
 #include "config/files.hpp"
+#include "quic/path_report.hpp"
 #include "util/log.hpp"
 
 namespace usbhop::client {
@@ -19,6 +20,9 @@ namespace {
 
 constexpr Nanos kShutdownWait = 3 * kSecond;
 constexpr Nanos kGraceMargin = 2 * kSecond;
+// How often usbhop status's view of the connection is refreshed: the RTT
+// moves, and a relayed session may go direct at any time.
+constexpr Nanos kReportInterval = 1 * kSecond;
 
 void say(const std::string& line) {
     std::printf("%s\n", line.c_str());
@@ -45,16 +49,38 @@ Attacher::Attacher(loop::Loop& loop, const identity::NodeKey& key, Session::Opti
       stop_timer_(loop, [this] {
           session_.stop("usbhop attach is stopping");
           finished_ = true;
-      }) {}
+      }),
+      report_timer_(loop, [this] { report_path(); }) {}
 
 Attacher::~Attacher() {
     for (auto& [id, a] : attachments_) {
         if (auto r = a->detach_port(); !r) log::warning("%s", r.error().message.c_str());
         (void)state_.remove(a->port_number());
     }
+    quic::remove_reports(options_.rundir, "attach", static_cast<int>(::getpid()));
 }
 
-Result<void> Attacher::start() { return session_.start(); }
+Result<void> Attacher::start() {
+    auto started = session_.start();
+    if (started) report_timer_.start(0, kReportInterval);
+    return started;
+}
+
+void Attacher::report_path() {
+    quic::PathReport r;
+    quic::Connection* c = session_.connection();
+    if (c && session_.ready()) {
+        r = quic::describe(c->peer(), c->path(), session_.relay());
+    } else {
+        r.peer = peer_id_;
+    }
+    r.state = session_state_name(session_.state());
+    if (auto saved = quic::save_reports(options_.rundir, "attach", static_cast<int>(::getpid()), {r});
+        !saved && !warned_report_) {
+        warned_report_ = true;
+        log::warning("usbhop status will not show this connection: %s", saved.error().message.c_str());
+    }
+}
 
 Attachment* Attacher::by_device(uint32_t device_id) {
     for (auto& [id, a] : attachments_)
@@ -65,6 +91,7 @@ Attachment* Attacher::by_device(uint32_t device_id) {
 void Attacher::on_ready(const proto::HelloAck& ack, bool resumed) {
     grace_timer_.stop();
     connected_ = true;
+    report_path();
     if (connected_once_) log::notice("connection to %s is back%s", session_.server_name().c_str(), resumed ? ", session resumed" : "");
     connected_once_ = true;
     if (resumed) {
@@ -215,6 +242,7 @@ void Attacher::on_urb_writable(int64_t stream) {
 }
 
 void Attacher::on_disconnected(const std::string& why, Nanos retry_in) {
+    report_path();
     attaching_.clear();
     resuming_.clear();
     for (auto& [id, a] : attachments_) a->connection_lost();

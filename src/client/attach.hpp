@@ -72,6 +72,8 @@ private:
     void on_grace_over();
     void maybe_finish();
     Attachment* by_device(uint32_t device_id);
+    // Rewrites <rundir>/attach-<pid> for usbhop status: the connection's path and RTT.
+    void report_path();
 
     loop::Loop& loop_;
     Options options_;
@@ -91,10 +93,12 @@ private:
     bool stopping_ = false;
     bool finished_ = false;
     bool warned_no_match_ = false;
+    bool warned_report_ = false;
     size_t detaches_out_ = 0;
     loop::Timer grace_timer_;
     loop::Timer reaper_;
     loop::Timer stop_timer_;
+    loop::Timer report_timer_;
 };
 
 }  // namespace usbhop::client

@@ -83,6 +83,8 @@ public:
     const proto::HelloAck& hello_ack() const { return ack_; }
     const std::string& server_name() const { return server_name_; }
     quic::Connection* connection() { return conn_; }
+    // The relay this session goes through (a bare node ID or a ticket), else null.
+    const quic::RelayPath* relay() const { return relay_.get(); }
 
     void send_control(const proto::Message& m);
     // Opens a URB stream and sends its Bind; fails when not ready.

@@ -1,6 +1,8 @@
 // `usbhop status` and `usbhop detach`: what attach processes on this machine
 // have attached, read from their state files under /run/usbhop (pruned of
 // entries whose owner or port is gone), and detaching from another shell.
+// status also shows the connections that running attach and serve processes
+// report there (quic/path_report.hpp): direct or relayed, and the RTT.
 // Detaching a port makes the kernel close its socket; the owning attach
 // process sees that, lets the device go at the server and prints the line.
 #include <algorithm>
@@ -10,6 +12,8 @@
 #include "client/client.hpp"
 #include "client/json.hpp"
 #include "client/selection.hpp"
+#include "client/status.hpp"
+#include "quic/path_report.hpp"
 #include "util/log.hpp"
 #include "vhci/vhci.hpp"
 
@@ -64,6 +68,20 @@ Result<std::vector<vhci::AttachedDevice>> live_entries(const Context& ctx) {
     return dir.prune(table);
 }
 
+std::string rtt_text(const quic::PathReport& r) {
+    if (r.path == quic::PathKind::none) return "-";
+    char b[32];
+    std::snprintf(b, sizeof b, "%.1f ms", static_cast<double>(r.rtt) / kMillisecond);
+    return b;
+}
+
+std::string path_text(const quic::PathReport& r) {
+    if (r.path == quic::PathKind::relayed) return r.via.empty() ? "relayed" : "relayed via " + r.via;
+    return quic::path_kind_name(r.path);
+}
+
+std::string json_or_null(const std::string& s) { return s.empty() ? "null" : json_string(s); }
+
 bool names(const vhci::AttachedDevice& d, const std::string& text) {
     if (text == std::to_string(d.port)) return true;
     auto sel = parse_selector(text);
@@ -72,12 +90,33 @@ bool names(const vhci::AttachedDevice& d, const std::string& text) {
 
 }  // namespace
 
+std::string connection_json(std::string_view role, int pid, const quic::PathReport& r) {
+    std::string rtt = "null";
+    if (r.path != quic::PathKind::none) {
+        char b[32];
+        std::snprintf(b, sizeof b, "%.3f", static_cast<double>(r.rtt) / kMillisecond);
+        rtt = b;
+    }
+    return "{\"role\":" + json_string(role) + ",\"pid\":" + std::to_string(pid) + ",\"peer\":" + json_string(r.peer) +
+           ",\"state\":" + json_string(r.state) + ",\"path\":" + json_string(quic::path_kind_name(r.path)) +
+           ",\"via\":" + json_or_null(r.via) + ",\"address\":" + json_or_null(r.address) + ",\"rtt_ms\":" + rtt + "}";
+}
+
+std::string connection_line(std::string_view role, const quic::PathReport& r) {
+    char b[256];
+    std::snprintf(b, sizeof b, "%-7s %-9s %-10s %-30s %-24s %s", std::string(role).c_str(), r.peer.substr(0, 8).c_str(),
+                  r.state.c_str(), path_text(r).c_str(), r.address.empty() ? "-" : r.address.c_str(),
+                  rtt_text(r).c_str());
+    return b;
+}
+
 int status(const Context& ctx, bool json) {
     auto entries = live_entries(ctx);
     if (!entries) {
         log::error("cannot read %s: %s", ctx.rundir.c_str(), entries.error().message.c_str());
         return 1;
     }
+    auto files = quic::load_reports(ctx.rundir, vhci::process_alive);
     if (json) {
         std::string o = "{\"devices\":[";
         for (size_t i = 0; i < entries->size(); ++i) {
@@ -89,18 +128,36 @@ int status(const Context& ctx, bool json) {
                  ",\"devid\":" + std::to_string(d.devid) + ",\"attached_at\":" + std::to_string(d.attached_at) +
                  ",\"pid\":" + std::to_string(d.pid) + "}";
         }
-        o += entries->empty() ? "]}" : "\n]}";
+        o += entries->empty() ? "],\"connections\":[" : "\n],\"connections\":[";
+        bool first = true;
+        for (const auto& f : files)
+            for (const auto& r : f.reports) {
+                o += first ? "\n  " : ",\n  ";
+                o += connection_json(f.role, f.pid, r);
+                first = false;
+            }
+        o += first ? "]}" : "\n]}";
         std::printf("%s\n", o.c_str());
         return 0;
     }
     if (entries->empty()) {
         std::printf("no devices attached (usbhop attach <peer> attaches some)\n");
-        return 0;
+    } else {
+        std::printf("%-5s %-10s %-8s %-10s %-20s %-8s %s\n", "PORT", "DEVICE", "BUS", "PEER", "SINCE", "PID",
+                    "DESCRIPTION");
+        for (const auto& d : *entries)
+            std::printf("%-5u %-10s %-8s %-10s %-20s %-8d %s\n", d.port, id_of(d).c_str(), d.bus_path.c_str(),
+                        d.peer.substr(0, 8).c_str(), since(d.attached_at).c_str(), d.pid, d.description.c_str());
     }
-    std::printf("%-5s %-10s %-8s %-10s %-20s %-8s %s\n", "PORT", "DEVICE", "BUS", "PEER", "SINCE", "PID", "DESCRIPTION");
-    for (const auto& d : *entries)
-        std::printf("%-5u %-10s %-8s %-10s %-20s %-8d %s\n", d.port, id_of(d).c_str(), d.bus_path.c_str(),
-                    d.peer.substr(0, 8).c_str(), since(d.attached_at).c_str(), d.pid, d.description.c_str());
+    bool header = false;
+    for (const auto& f : files)
+        for (const auto& r : f.reports) {
+            if (!header) {
+                std::printf("\n%-7s %-9s %-10s %-30s %-24s %s\n", "ROLE", "PEER", "STATE", "PATH", "ADDRESS", "RTT");
+                header = true;
+            }
+            std::printf("%s\n", connection_line(f.role, r).c_str());
+        }
     return 0;
 }
 

@@ -53,6 +53,8 @@ public:
     Session* session() const { return session_; }
     void set_session(Session* session) { session_ = session; }
     bool closing() const { return closing_; }
+    // The connection's current path (direct or through the relay) and RTT.
+    quic::PathInfo path() const { return conn_.path(); }
 
     void send_control(const proto::Message& message);
     // A rule of the protocol was broken: Error{fatal} and close (logged).

@@ -1,5 +1,7 @@
 #include "server/server.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 
 #include <sys/random.h>
@@ -15,6 +17,7 @@
 #include "config/files.hpp"
 #include "loop/loop.hpp"
 #include "quic/endpoint.hpp"
+#include "quic/path_report.hpp"
 #include "quic/relay_path.hpp"
 #include "server/attachment.hpp"
 #include "server/exports.hpp"
@@ -30,6 +33,9 @@ namespace usbhop::server {
 namespace {
 
 constexpr Nanos kShutdownWait = 5 * kSecond;
+// How often serve-<pid> (usbhop status) is rewritten: RTTs move, and a
+// relayed session may go direct at any time.
+constexpr Nanos kReportInterval = 1 * kSecond;
 
 proto::Token random_token() {
     proto::Token t{};
@@ -76,9 +82,11 @@ public:
           shutdown_timer_(loop, [this] { shutdown_step(); }),
           sighup_(loop, SIGHUP, [this] { reload(); }),
           sigterm_(loop, SIGTERM, [this] { shutdown("SIGTERM"); }),
-          sigint_(loop, SIGINT, [this] { shutdown("SIGINT"); }) {}
+          sigint_(loop, SIGINT, [this] { shutdown("SIGINT"); }),
+          report_timer_(loop, [this] { report_paths(); }) {}
 
     ~Server() {
+        if (!options_.rundir.empty()) quic::remove_reports(options_.rundir, "serve", static_cast<int>(::getpid()));
         // Sessions and links go before the endpoint and usb::Host they use.
         sessions_.clear();
         links_.clear();
@@ -116,6 +124,7 @@ private:
     void tell_watchers_changed(usb::DeviceId id);
     void session_expired(Session& session);
     void update_status();
+    void report_paths();
 
     void reload();
     void shutdown(const char* why);
@@ -145,6 +154,8 @@ private:
     loop::Signal sighup_;
     loop::Signal sigterm_;
     loop::Signal sigint_;
+    loop::Timer report_timer_;
+    bool warned_report_ = false;
 };
 
 Result<void> Server::start() {
@@ -196,6 +207,7 @@ Result<void> Server::start() {
     notifier_.ready();
     ready_ = true;
     update_status();
+    if (!options_.rundir.empty()) report_timer_.start(0, kReportInterval);
     return {};
 }
 
@@ -492,10 +504,29 @@ void Server::update_status() {
             first = false;
         }
     }
-    size_t peers = 0;
-    for (const auto& [p, l] : links_) peers += l->session() != nullptr;
+    size_t peers = 0, relayed = 0;
+    for (const auto& [p, l] : links_) {
+        if (!l->session()) continue;
+        ++peers;
+        relayed += quic::is_relayed(l->path());
+    }
     text += "; " + std::to_string(peers) + " peer" + (peers == 1 ? "" : "s") + " connected";
+    if (relayed) text += " (" + std::to_string(relayed) + " through the relay)";
     notifier_.status(text);
+}
+
+// serve-<pid> for usbhop status: every peer with a session, its path and RTT.
+// STATUS= follows too, since a session that went direct changes no other state.
+void Server::report_paths() {
+    update_status();
+    std::vector<quic::PathReport> reports;
+    for (const auto& [p, l] : links_)
+        if (l->session()) reports.push_back(quic::describe(l->peer(), l->path(), relay_.get()));
+    if (auto saved = quic::save_reports(options_.rundir, "serve", static_cast<int>(::getpid()), reports);
+        !saved && !warned_report_) {
+        warned_report_ = true;
+        log::warning("usbhop status will not show serve's connections: %s", saved.error().message.c_str());
+    }
 }
 
 void Server::reload() {
@@ -568,6 +599,8 @@ void Server::shutdown(const char* why) {
     if (stopping_) return;
     stopping_ = true;
     notifier_.stopping();
+    report_timer_.stop();
+    if (!options_.rundir.empty()) quic::remove_reports(options_.rundir, "serve", static_cast<int>(::getpid()));
     log::notice("stopping (%s): detaching every device", why);
     std::vector<Session*> all;
     for (auto& [token, s] : sessions_) all.push_back(s.get());

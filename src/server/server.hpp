@@ -23,6 +23,9 @@ namespace usbhop::server {
 struct RunOptions {
     std::string config_path;  // for reloads: the file `config` came from
     std::string home;         // $HOME, for "~/" in paths
+    // Where serve keeps serve-<pid>, its connections (direct or relayed, RTT)
+    // for usbhop status (quic/path_report.hpp); empty: nowhere.
+    std::string rundir;
 };
 
 // Runs until SIGTERM or SIGINT; returns the process exit status.
