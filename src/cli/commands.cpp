@@ -77,7 +77,7 @@ const Command kCommands[] = {
      "PEER (node ID), STATE (ready; for attach also connecting, hello or waiting_to_reconnect), PATH ('direct', 'relayed via "
      "RELAY-ADDRESS', or 'none' while not connected), ADDRESS (the peer's address; when relayed, its public "
      "address as the relay saw it) and RTT (smoothed round-trip time, refreshed every second). --json prints "
-     "{\"devices\":[...],\"connections\":[...]} with the same fields (rtt_ms a number, null when not connected).",
+     "{\"devices\":[...],\"connections\":[...]} with the same fields (rtt_ms a number, null when not connected). All of it is read from " USBHOP_RUNDIR " (or $USBHOP_RUNDIR).",
      kStatusOptions, 0, 0, false, run_status},
     {"relay",
      "",
