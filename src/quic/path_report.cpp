@@ -166,8 +166,10 @@ Result<void> save_reports(const std::string& dir, std::string_view role, int pid
     if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return fail("create", errno);
     std::string path = file_path(dir, role, pid);
     std::string tmp = path + ".tmp";
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0) return fail("write a status file in", errno);
+    // Readable by `usbhop status` as any user, whatever the unit's UMask=0077.
+    (void)::fchmod(fd, 0644);
     std::string text = format_reports(role, pid, reports);
     size_t done = 0;
     while (done < text.size()) {

@@ -179,3 +179,14 @@ TEST_CASE("report files: written atomically, read by role and pid, those of dead
     CHECK(quic::load_reports(dir.path, [](int) { return true; }).size() == 2);
     CHECK(quic::load_reports(dir.path + "/missing", [](int) { return true; }).empty());
 }
+
+TEST_CASE("a report file is readable by every user, even from a service with UMask=0077") {
+    TempDir dir;
+    mode_t old = ::umask(077);
+    auto saved = quic::save_reports(dir.path, "serve", 42, {direct()});
+    ::umask(old);
+    REQUIRE(saved);
+    struct stat st {};
+    REQUIRE(::stat((dir.path + "/serve-42").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0644);
+}
