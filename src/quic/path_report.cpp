@@ -163,7 +163,8 @@ Result<void> save_reports(const std::string& dir, std::string_view role, int pid
     auto fail = [&](const std::string& what, int err) {
         return make_error("cannot " + what + " " + dir + ": " + std::strerror(err), -err);
     };
-    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return fail("create", errno);
+    if (::mkdir(dir.c_str(), 0755) == 0) (void)::chmod(dir.c_str(), 0755);  // whatever the umask
+    else if (errno != EEXIST) return fail("create", errno);
     std::string path = file_path(dir, role, pid);
     std::string tmp = path + ".tmp";
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);

@@ -183,10 +183,12 @@ TEST_CASE("report files: written atomically, read by role and pid, those of dead
 TEST_CASE("a report file is readable by every user, even from a service with UMask=0077") {
     TempDir dir;
     mode_t old = ::umask(077);
-    auto saved = quic::save_reports(dir.path, "serve", 42, {direct()});
+    auto saved = quic::save_reports(dir.path + "/run", "serve", 42, {direct()});
     ::umask(old);
     REQUIRE(saved);
     struct stat st {};
-    REQUIRE(::stat((dir.path + "/serve-42").c_str(), &st) == 0);
+    REQUIRE(::stat((dir.path + "/run/serve-42").c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0644);
+    REQUIRE(::stat((dir.path + "/run").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0755);
 }
