@@ -4,9 +4,26 @@
 # kernel's own usb-storage: mkfs.ext4, mount, copy a tree, sync, unmount.
 # The gadget's backing file must then hold exactly that file system
 # (e2fsck -fn, loop-mounted and compared file by file); attached again, the
-# tree read back through usbhop compares equal too.
+# tree read back through usbhop compares equal too. While attached, `usbhop
+# status --json` must report both ends' connection as direct with an RTT.
 . "$LAB/lib.sh"
 . "$LAB/helpers/attach_lib.sh"
+
+# status_direct: usbhop status --json has the disk, attach's connection to the
+# server and serve's from the client, both direct (no relay here) with rtt_ms > 0.
+status_direct() {
+  usbhop status --json | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+server, client, port = sys.argv[1:4]
+assert [d["device"] for d in s["devices"]] == ["1d6b:0104"], s["devices"]
+by_role = {c["role"]: c for c in s["connections"]}
+a, v = by_role["attach"], by_role["serve"]
+assert (a["peer"], a["state"], a["path"], a["via"], a["address"]) == (server, "ready", "direct", None, "127.0.0.1:" + port), a
+assert (v["peer"], v["state"], v["path"], v["via"]) == (client, "ready", "direct", None), v
+assert 0 < a["rtt_ms"] < 5000 and 0 < v["rtt_ms"] < 5000, (a, v)
+' "$SERVER_ID" "$CLIENT_ID" "$SERVE_PORT"
+}
 
 gadgets_init 1
 mod ext4
@@ -22,6 +39,11 @@ attach_start 1d6b:0104
 attach_wait_lines 1
 dev=$(imported_block 1d6b 0104)
 say "the disk appears on the client as $dev ($(cat /sys/class/block/${dev#/dev/}/size) sectors)"
+
+say "usbhop status: both ends report a direct path with its round-trip time"
+wait_for 10 "usbhop status --json to report a direct connection on both ends" status_direct
+status_direct || fail "usbhop status --json: $(usbhop status --json)"
+usbhop status
 
 make_tree /tmp/tree
 say "mkfs.ext4, mount, copy a tree of $(du -sh /tmp/tree | cut -f1), sync, unmount"
