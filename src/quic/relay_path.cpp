@@ -126,6 +126,8 @@ loop::SocketAddress for_family(const loop::SocketAddress& a, int family) {
     return a;
 }
 
+Nanos wait_until(Nanos deadline, Nanos now) { return deadline > now + kMillisecond ? deadline - now : kMillisecond; }
+
 Result<loop::SocketAddress> resolve_host(const std::string& host, uint16_t port) {
     std::string literal = host.find(':') != std::string::npos ? "[" + host + "]:" : host + ":";
     if (auto a = loop::SocketAddress::parse(literal + std::to_string(port))) return *a;
@@ -461,7 +463,7 @@ void RelayPath::tick() {
             auto r = s.conn->migrate(endpoint_.local_address(), s.candidate);
             if (!r) log::info("cannot move to the direct path: %s; staying on the relay", r.error().message.c_str());
         }
-        if (!s.initiator && now - s.last_relayed > kServerSessionIdle) forget.push_back(id);
+        if (!s.initiator && now > s.last_relayed + kServerSessionIdle) forget.push_back(id);
     }
     for (uint64_t id : forget) sessions_.erase(id);
     arm();
@@ -476,7 +478,9 @@ void RelayPath::arm() {
         if (s.initiator && !s.migrated && !s.candidate.empty()) next = std::min(next, now + 10 * kMillisecond);
         if (!s.initiator) next = std::min(next, s.last_relayed + kServerSessionIdle + kSecond);
     }
-    timer_->start(std::max<Nanos>(next - now, kMillisecond));
+    // A punch falls due the moment a SESSION arrives, so next is often a
+    // moment past by now (more than 1 ms on a slow machine).
+    timer_->start(wait_until(next, now));
 }
 
 std::vector<RelaySessionInfo> RelayPath::sessions() const {

@@ -54,6 +54,10 @@ loop::SocketAddress from_wire(const proto::relay::WireAddress& w);
 // An address in the form a socket of `family` sends to: IPv4 becomes
 // IPv4-mapped IPv6 for a dual-stack socket, and back for an IPv4 one.
 loop::SocketAddress for_family(const loop::SocketAddress& a, int family);
+// How long a timer waits for deadline: at least 1 ms, and 1 ms when the
+// deadline has already passed (Nanos is unsigned: deadline - now would wrap
+// to centuries, which once silently stopped punching and keep-alives).
+Nanos wait_until(Nanos deadline, Nanos now);
 // A relay's host (name or literal) and port, resolved (getaddrinfo).
 Result<loop::SocketAddress> resolve_host(const std::string& host, uint16_t port);
 

@@ -19,6 +19,27 @@ namespace wire = usbhop::proto::relay;
 
 namespace {
 
+// A symmetric NAT in front of one node, as far as the relay path can tell:
+// the node talks to the relay through this socket (so the relay sees the
+// socket's address), and the socket passes on only what comes back from the
+// relay. A peer's punch to that address is dropped, so punching fails, as
+// behind `masquerade fully-random` (tests/lab/scenarios/relay-nat.sh).
+struct SymmetricNat {
+    loop::Udp udp;
+    loop::SocketAddress relay, inside;
+    uint64_t dropped = 0;
+
+    SymmetricNat(loop::Loop& loop, const loop::SocketAddress& relay_at, const char* bind) : udp(loop), relay(relay_at) {
+        REQUIRE(udp.bind(addr(bind)));
+        REQUIRE(udp.start_receiving([this](ByteSpan d, const loop::SocketAddress& from) {
+            if (from == relay && !inside.empty()) udp.try_send(d, inside);
+            else if (inside.empty() || from == inside) inside = from, udp.try_send(d, relay);
+            else ++dropped;
+        }));
+    }
+    loop::SocketAddress address() const { return udp.local_address(); }
+};
+
 struct World {
     loop::Loop loop;
     identity::NodeKey relay_key = make_key();
@@ -36,6 +57,7 @@ struct World {
     std::map<int64_t, Received> got;   // server side, per stream
     std::string refused_why;
     std::function<void()> writable;   // the client connection's on_writable
+    std::unique_ptr<SymmetricNat> server_nat, client_nat;   // behind_nats(): punching cannot work
 
     World() {
         relay_options.listen = addr("127.0.0.1:0");
@@ -45,6 +67,8 @@ struct World {
     }
     ~World() {
         client_path.reset();
+        client_nat.reset();
+        server_nat.reset();
         server_path.reset();
         client.reset();
         server.reset();
@@ -71,7 +95,9 @@ struct World {
                            h.on_closed = [this](const quic::CloseInfo&) { accepted = nullptr; };
                            c.set_handlers(std::move(h));
                        });
-        server_path = std::make_unique<quic::RelayPath>(loop, *server, server_key, path_options);
+        quic::RelayPathOptions o = path_options;
+        if (server_nat) o.relay = server_nat->address();
+        server_path = std::make_unique<quic::RelayPath>(loop, *server, server_key, o);
         server_path->start();
     }
 
@@ -80,6 +106,7 @@ struct World {
         REQUIRE(c);
         client = std::move(*c);
         quic::RelayPathOptions o = path_options;
+        if (client_nat) o.relay = client_nat->address();
         o.on_registration = [this](bool ok, const std::string& why) {
             if (!ok) refused_why = why;
         };
@@ -87,8 +114,15 @@ struct World {
         client_path->start();
     }
 
-    void start_all() {
+    // Server and client each behind a SymmetricNat (call after start_relay()).
+    void behind_nats() {
+        server_nat = std::make_unique<SymmetricNat>(loop, relay->local_address(), "127.0.0.4:0");
+        client_nat = std::make_unique<SymmetricNat>(loop, relay->local_address(), "127.0.0.5:0");
+    }
+
+    void start_all(bool nats = false) {
         start_relay();
+        if (nats) behind_nats();
         start_server();
         start_client();
         REQUIRE(loop.run_until([&] { return server_path->registered() && client_path->registered(); }, 10 * kSecond));
@@ -375,12 +409,65 @@ TEST_CASE("a session that went direct does not notice a relay restart, and no ne
     quic::Connection* c = w.connect();
     REQUIRE(w.loop.run_until([&] { return w.client_path->sessions()[0].direct; }, 10 * kSecond));
     uint64_t regs = w.client_path->stats().registrations;
+    uint64_t server_regs = w.server_path->stats().registrations;
     w.relay.reset();
     w.transfer(c, scaled(4 << 20, "direct transfer while the relay is down"), 53);
     w.start_relay();
-    REQUIRE(w.loop.run_until([&] { return w.client_path->stats().registrations > regs; }, 10 * kSecond));
+    // Both ends notice (their keep-alives go on after punching: a punch due
+    // the moment the session opened once wrapped their timer into the far
+    // future, so the server never kept alive nor registered again).
+    REQUIRE(w.loop.run_until([&] {
+        return w.client_path->stats().registrations > regs && w.server_path->stats().registrations > server_regs;
+    }, 10 * kSecond));
     w.transfer(c, 1 << 20, 59);
     CHECK(w.relay->stats().sessions == 0);
     CHECK(w.relay->stats().bytes_forwarded == 0);
     CHECK_FALSE(quic::is_relayed(c->path()));
+}
+
+TEST_CASE("behind NATs that defeat punching, both ends keep punching for punch_duration and the session stays relayed") {
+    World w;
+    w.path_options.punch_duration = 2 * kSecond;
+    w.start_all(true);
+    quic::Connection* c = w.connect();
+    // A punch falls due the moment a session opens: that once wrapped the
+    // (unsigned) timer into the far future and both ends stopped punching
+    // and keeping alive after one punch at most.
+    w.loop.run_until([] { return false; }, 1 * kSecond);
+    MESSAGE("punches sent: client " << w.client_path->stats().punches_sent << ", server " << w.server_path->stats().punches_sent);
+    CHECK(w.client_path->stats().punches_sent >= 10);   // every 50 ms
+    CHECK(w.server_path->stats().punches_sent >= 10);
+    CHECK(w.server_nat->dropped + w.client_nat->dropped > 0);
+    w.transfer(c, 1 << 20, 61);
+    CHECK(quic::is_relayed(c->path()));
+    CHECK(w.relay->session(w.session_id())->bytes_forwarded > (1 << 20));
+}
+
+TEST_CASE("behind NATs that defeat punching, a relayed session survives a relay restart in the middle of a transfer") {
+    World w;
+    w.path_options.keep_alive = 300 * kMillisecond;
+    w.path_options.retry = 200 * kMillisecond;
+    w.start_all(true);
+    quic::Connection* c = w.connect();
+    w.transfer(c, 1 << 20, 67);
+    uint64_t id = w.session_id();
+    uint64_t regs = w.server_path->stats().registrations;
+    // Stop the relay while a transfer is in flight, start it again 1 s later.
+    auto s = c->open_stream();
+    REQUIRE(s);
+    uint64_t bytes = scaled(8 << 20, "transfer across a relay restart");
+    StreamSender tx(c, *s, bytes, 71);
+    w.writable = [&tx] { tx.pump(); };
+    tx.pump();
+    w.loop.run_until([&] { return w.got[*s].bytes > bytes / 8; }, 30 * kSecond);
+    w.relay.reset();
+    w.loop.run_until([] { return false; }, 1 * kSecond);
+    w.start_relay();
+    REQUIRE(w.loop.run_until([&] { return w.got[*s].fin; }, 30 * kSecond));
+    w.writable = nullptr;
+    CHECK(w.got[*s].digest == tx.hash.hex());
+    CHECK(w.server_path->stats().registrations > regs);
+    REQUIRE(w.relay->session(id));
+    CHECK(w.relay->session(id)->bytes_forwarded > 0);
+    CHECK(quic::is_relayed(c->path()));
 }
