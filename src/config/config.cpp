@@ -52,6 +52,15 @@ Result<Nanos> parse_duration_value(std::string_view v) {
     return *d;
 }
 
+// [relay] keep_alive goes to nodes as whole seconds (REGISTERED's u16).
+Result<Nanos> parse_keep_alive_seconds(std::string_view v) {
+    auto d = parse_duration_value(v);
+    if (!d) return d.error();
+    if (*d < kSecond || *d > 3600 * kSecond || *d % kSecond != 0)
+        return make_error("expected whole seconds from 1s to 1h, got '" + std::string(v) + "'");
+    return *d;
+}
+
 Result<uint64_t> parse_number(std::string_view v, uint64_t min, uint64_t max) {
     uint64_t n = 0;
     auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
@@ -205,6 +214,14 @@ const KeySpec kKeys[] = {
      [](Target& t, std::string_view v) { return set(t.config.relay.bytes_per_second, parse_rate, v); }},
     {Kind::relay, "idle_timeout", "duration", "5m",
      [](Target& t, std::string_view v) { return set(t.config.relay.idle_timeout, parse_duration_value, v); }},
+    {Kind::relay, "max_registrations", "number", "4096",
+     [](Target& t, std::string_view v) { return set_count(t.config.relay.max_registrations, v, 1, 1000000); }},
+    {Kind::relay, "max_registrations_per_address", "number", "16",
+     [](Target& t, std::string_view v) { return set_count(t.config.relay.max_registrations_per_address, v, 1, 65535); }},
+    {Kind::relay, "keep_alive", "duration", "25s",
+     [](Target& t, std::string_view v) { return set(t.config.relay.keep_alive, parse_keep_alive_seconds, v); }},
+    {Kind::relay, "registration_timeout", "duration", "90s",
+     [](Target& t, std::string_view v) { return set(t.config.relay.registration_timeout, parse_duration_value, v); }},
 };
 // clang-format on
 
@@ -393,6 +410,12 @@ private:
     }
 
     void cross_check() {
+        const RelaySettings& r = result_.config.relay;
+        if (r.registration_timeout <= 2 * r.keep_alive)
+            error("[relay] registration_timeout (" + format_duration(r.registration_timeout) +
+                      ") must be more than twice keep_alive (" + format_duration(r.keep_alive) +
+                      "), or nodes are forgotten between keep-alives",
+                  relay_timing_line_);
         for (const Peer& p : result_.config.peers) {
             if (p.node.valid() && !p.address && !p.relay && !result_.config.client.relay)
                 error("[peer \"" + p.name + "\"] has neither address nor relay, and [client] names no relay", p.line);
@@ -421,6 +444,8 @@ private:
         Target t = target();
         if (auto r = spec.apply(t, value); !r)
             error("invalid " + std::string(spec.key) + " in " + display_ + ": " + r.error().message);
+        else if (spec.kind == Kind::relay && (spec.key == "keep_alive" || spec.key == "registration_timeout"))
+            relay_timing_line_ = line_;
     }
 
     void on_key(std::string_view name, std::string_view value) {
@@ -470,6 +495,7 @@ private:
     Kind kind_ = Kind::none;
     std::string display_;  // "[share \"flash\"]"
     int section_line_ = 0;
+    int relay_timing_line_ = 0;   // the last [relay] keep_alive or registration_timeout
     std::map<std::string, int> sections_;  // display name -> line
     std::map<std::string, int> keys_;      // key -> line, in the current section
     std::string last_key_;                 // for continuation lines

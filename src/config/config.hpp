@@ -60,6 +60,10 @@ struct RelaySettings {
     uint32_t max_sessions_per_node = 8;       // flows one node may hold at once
     uint64_t bytes_per_second = 10ull << 20;  // per flow; 0 means no limit
     Nanos idle_timeout = 5 * 60 * kSecond;    // a flow with no packets this long is dropped
+    uint32_t max_registrations = 4096;         // nodes registered at once
+    uint32_t max_registrations_per_address = 16;   // nodes registered from one source IP address
+    Nanos keep_alive = 25 * kSecond;           // what nodes are told (beats conntrack's 30 s for unreplied UDP)
+    Nanos registration_timeout = 90 * kSecond; // a node with no keep-alive this long is forgotten
 };
 
 struct Config {

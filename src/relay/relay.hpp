@@ -33,6 +33,8 @@
 
 namespace usbhop::relay {
 
+// The first eight come from [relay] in usbhop.conf (limits_from; defaults in
+// config::RelaySettings); the last two are fixed.
 struct Limits {
     uint32_t max_registrations = 4096;
     uint32_t max_registrations_per_address = 16;   // per source IP address
@@ -45,6 +47,9 @@ struct Limits {
     Nanos challenge_lifetime = 10 * kSecond;
     uint32_t challenges_per_second = 2000;         // signing costs CPU: bounded
 };
+
+// The relay's limits from [relay] settings.
+Limits limits_from(const config::RelaySettings& settings);
 
 struct Options {
     loop::SocketAddress listen;

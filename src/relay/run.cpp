@@ -3,6 +3,7 @@
 // Type=notify with a watchdog).
 #include <systemd/sd-daemon.h>
 
+#include <algorithm>
 #include <csignal>
 
 #include "config/authorized_keys.hpp"
@@ -26,16 +27,20 @@ Result<loop::SocketAddress> listen_address(const config::Address& a) {
     return addr;
 }
 
+}  // namespace
+
 Limits limits_from(const config::RelaySettings& s) {
     Limits l;
     l.max_sessions = s.max_sessions;
     l.max_sessions_per_node = s.max_sessions_per_node;
     l.bytes_per_second = s.bytes_per_second;
     l.session_idle_timeout = s.idle_timeout;
+    l.max_registrations = s.max_registrations;
+    l.max_registrations_per_address = s.max_registrations_per_address;
+    l.keep_alive_seconds = static_cast<uint16_t>(std::min<Nanos>(s.keep_alive / kSecond, 65535));
+    l.registration_timeout = s.registration_timeout;
     return l;
 }
-
-}  // namespace
 
 int run(const config::Config& config, const RunOptions& options) {
     const config::RelaySettings& settings = config.relay;

@@ -471,3 +471,19 @@ TEST_CASE("behind NATs that defeat punching, a relayed session survives a relay 
     CHECK(w.relay->session(id)->bytes_forwarded > 0);
     CHECK(quic::is_relayed(c->path()));
 }
+
+TEST_CASE("[relay] max_registrations_per_address from usbhop.conf holds a second node from the same IP address") {
+    World w;
+    auto conf = config::parse("[relay]\nmax_registrations_per_address = 1\n", "usbhop.conf");
+    REQUIRE(conf.ok());
+    w.relay_options.limits = relay::limits_from(conf.config.relay);
+    w.start_relay();
+    w.start_server("127.0.0.2:0");
+    REQUIRE(w.loop.run_until([&] { return w.server_path->registered(); }, 10 * kSecond));
+    w.start_client("127.0.0.2:0");   // another node, same IP
+    REQUIRE(w.loop.run_until([&] { return !w.refused_why.empty(); }, 10 * kSecond));
+    CHECK(w.refused_why.find("a relay limit was reached") != std::string::npos);
+    CHECK_FALSE(w.client_path->registered());
+    CHECK(w.relay->registered(w.server_key.id()));
+    CHECK_FALSE(w.relay->registered(w.client_key.id()));
+}
