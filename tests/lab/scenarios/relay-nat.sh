@@ -13,10 +13,12 @@
 #                  its byte counter stops growing while 32 MiB are copied.
 #   fully-random   a new port per destination (symmetric NAT): the session
 #                  stays relayed and the copy still checks out.
-# Second argument `restart` (fully-random only): then the relay is restarted
-# in the middle of a second copy, which must resume and complete intact. It
-# does not yet (the server's re-registration is not taken; issue 7), so that
-# variant is not registered with meson until it passes.
+# `usbhop status --json` must say so: both ends' connection direct with
+# masquerade, relayed via the relay with fully-random, each with an RTT.
+# Second argument `restart`: then the relay is restarted in the middle of a
+# second copy. Relayed (fully-random), both ends register again, the session
+# resumes and the copy completes intact; direct (masquerade), the session
+# does not notice.
 # (The public segment is 198.51.100.0/24 so that no real address is in
 # 192.0.2.0/24, which usbhop uses to label relayed paths.)
 . "$LAB/lib.sh"
@@ -86,10 +88,11 @@ relay_stop() {
   kill -TERM $RELAY
   wait $RELAY || fail "usbhop relay exited with status $? on SIGTERM"
 }
-# The relay's total forwarded bytes, from its last "relay stopping" line.
+# The relay's total forwarded bytes, from its "relay stopping" lines (one
+# per run of the relay, summed).
 relay_forwarded() {
-  sed -n 's/.*relay stopping: .* relayed, \(.*\) forwarded$/\1/p' /tmp/relay.log | tail -n1 |
-    awk '$2 == "MB" { printf "%d\n", $1 * 1000000; next } $2 == "kB" { printf "%d\n", $1 * 1000; next } { print $1 }'
+  sed -n 's/.*relay stopping: .* relayed, \(.*\) forwarded$/\1/p' /tmp/relay.log |
+    awk '$2 == "MB" { n += $1 * 1000000; next } $2 == "kB" { n += $1 * 1000; next } { n += $1 } END { printf "%d\n", n }'
 }
 
 # On any exit, the three logs' last lines (a failure names the step; these say why).
@@ -106,6 +109,39 @@ attach_wait_lines 1 120
 dev=$(imported_block 1d6b 0104)
 say "the disk appears on the client as $dev"
 
+# status_path KIND: usbhop status --json has attach's connection to the
+# server and serve's from the client, both KIND (direct, or relayed via the
+# relay) with an RTT.
+status_path() {
+  usbhop status --json | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+server, client, kind, relay = sys.argv[1:5]
+by_role = {c["role"]: c for c in s["connections"]}
+a, v = by_role["attach"], by_role["serve"]
+via = relay if kind == "relayed" else None
+assert (a["peer"], a["state"], a["path"], a["via"]) == (server, "ready", kind, via), a
+assert (v["peer"], v["state"], v["path"], v["via"]) == (client, "ready", kind, via), v
+assert 0 < a["rtt_ms"] < 10000 and 0 < v["rtt_ms"] < 10000, (a, v)
+' "$SERVER_ID" "$CLIENT_ID" "$1" "$RELAY_AT"
+}
+
+# copy_across_restart: write 16 MiB through usbhop while the relay is
+# stopped and started again 2 s in; the copy must complete, intact.
+copy_across_restart() {
+  random_file /tmp/restart.bin 16
+  ( dd if=/tmp/restart.bin of="$dev" bs=1M oflag=direct conv=fsync status=none; echo $? > /tmp/restart.rc ) &
+  writer=$!
+  sleep 2
+  relay_stop
+  say "relay stopped after forwarding $(relay_forwarded) bytes in all; starting it again"
+  relay_start
+  wait $writer
+  expect_eq "the copy across the relay restart" "$(cat /tmp/restart.rc)" 0
+  dd if="$dev" of=/tmp/restart.back bs=1M count=16 iflag=direct status=none || fail "reading back after the restart"
+  expect_eq "data written across the relay restart" "$(sha /tmp/restart.back)" "$(sha /tmp/restart.bin)"
+}
+
 copy_check() {   # copy_check NAME MIB: write MIB of random data through usbhop, read it back, compare
   random_file /tmp/$1.bin "$2"
   dd if=/tmp/$1.bin of="$dev" bs=1M oflag=direct conv=fsync status=none || fail "writing $1 through usbhop"
@@ -117,33 +153,40 @@ copy_check() {   # copy_check NAME MIB: write MIB of random data through usbhop,
 if [ "$NAT" = masquerade ]; then
   wait_for 60 "the session to go direct (relay releases it)" grep -q "released by a peer" /tmp/relay.log
   say "direct: $(grep -m1 'is direct now' /tmp/attach.log || true)"
+  wait_for 10 "usbhop status --json to report the connection direct on both ends" status_path direct
+  status_path direct || fail "usbhop status --json: $(usbhop status --json)"
+  usbhop status
   copy_check direct 32
+  if [ "$STEP" = restart ]; then
+    say "restart the relay in the middle of a direct copy: the session does not notice"
+    copy_across_restart
+    status_path direct || fail "usbhop status --json after the restart: $(usbhop status --json)"
+  fi
   relay_stop
   fwd=$(relay_forwarded)
-  say "the relay forwarded $fwd bytes in all (enumeration before the switch); 32 MiB went direct"
+  # The session's counter stopped when it was released: nothing went through
+  # the relay after that, however much was copied.
+  released=$(sed -n 's/.*released by a peer .*; \(.*\) forwarded$/\1/p' /tmp/relay.log | head -n1)
+  say "the relay forwarded $fwd bytes in all, the session $released until it was released; 32 MiB went direct"
   [ "${fwd:-0}" -lt 4000000 ] || fail "the relay forwarded $fwd bytes: the copy did not go direct"
+  grep -q "session .* opened" <(sed -n '/released by a peer/,$p' /tmp/relay.log) && fail "the relay opened another session after the release"
 else
+  wait_for 10 "usbhop status --json to report the connection relayed on both ends" status_path relayed
+  status_path relayed || fail "usbhop status --json: $(usbhop status --json)"
+  usbhop status
   copy_check relayed 16
   grep -q "released by a peer" /tmp/relay.log && fail "punching through a fully-random NAT should fail, yet the relay released the session"
   grep -q "is direct now" /tmp/attach.log && fail "the client claims a direct path through a fully-random NAT"
   say "still relayed, data intact"
 fi
 if [ "$NAT" = fully-random ] && [ "$STEP" = restart ]; then
-  say "restart the relay in the middle of a copy"
-  random_file /tmp/restart.bin 16
-  ( dd if=/tmp/restart.bin of="$dev" bs=1M oflag=direct conv=fsync status=none; echo $? > /tmp/restart.rc ) &
-  writer=$!
-  sleep 2
-  relay_stop
+  say "restart the relay in the middle of a relayed copy"
+  copy_across_restart
   fwd=$(relay_forwarded)
-  [ "${fwd:-0}" -gt 16000000 ] || fail "the relay forwarded only $fwd bytes for a relayed 16 MiB copy"
-  say "relay stopped after forwarding $fwd bytes; starting it again"
-  relay_start
-  wait $writer
-  expect_eq "the copy across the relay restart" "$(cat /tmp/restart.rc)" 0
-  dd if="$dev" of=/tmp/restart.back bs=1M count=16 iflag=direct status=none || fail "reading back after the restart"
-  expect_eq "data written across the relay restart" "$(sha /tmp/restart.back)" "$(sha /tmp/restart.bin)"
+  [ "${fwd:-0}" -gt 16000000 ] || fail "the relay forwarded only $fwd bytes for relayed copies of 16 MiB and more"
   grep -q "registering again" /tmp/serve.log || fail "the server never noticed the relay restart"
+  grep -q "registering again" /tmp/attach.log || fail "the client never noticed the relay restart"
+  wait_for 10 "usbhop status --json to report the connection relayed after the restart" status_path relayed
 fi
 
 attach_stop
