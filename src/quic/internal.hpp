@@ -23,6 +23,7 @@ namespace usbhop::quic {
 constexpr size_t kCidLength = 16;
 constexpr size_t kSecretLength = 32;
 constexpr size_t kMaxGsoSegments = 64;
+constexpr size_t kMaxGsoBytes = 65000;   // under the 65535 of one IP datagram, headers included
 
 // The TLS side shared by every connection of an endpoint: our raw public key.
 class Credentials {
