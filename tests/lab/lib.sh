@@ -327,18 +327,20 @@ block_of() {
 wait_block() {
   wait_for "${2:-30}" "a block device below $1" block_of "$1"
   local dev; dev=$(block_of "$1")
-  wait_for "${2:-30}" "$dev to report a size" test "$(cat "/sys/class/block/${dev#/dev/}/size")" -gt 0
+  # sh -c reads the size on every try (a $(...) argument would be read once).
+  wait_for "${2:-30}" "$dev to report a size" sh -c '[ "$(cat "$1")" -gt 0 ]' _ "/sys/class/block/${dev#/dev/}/size"
   echo "$dev"
 }
 
-_usb_present() { [ -n "$(usb_find "$@")" ]; }
+# usb_present VID PID [UNDER]: succeed if usb_find finds such a device (for wait_for: it looks again on every try).
+usb_present() { [ -n "$(usb_find "$@")" ]; }
 
 # wait_block_by_id VID PID [vhci|dummy] [SECS=30]: wait for the disk of a VID:PID device (only imported / only local); print /dev/sdX.
 wait_block_by_id() {
   local under="" s
   case "${3:-}" in vhci) under=/sys/devices/platform/vhci_hcd.0 ;; dummy) under=/sys/devices/platform/dummy_hcd.* ;; esac
   # usb_find runs on every try (a $(...) here would be expanded only once).
-  wait_for "${4:-30}" "a USB device $1:$2 ${3:+on $3}" _usb_present "$1" "$2" $under
+  wait_for "${4:-30}" "a USB device $1:$2 ${3:+on $3}" usb_present "$1" "$2" $under
   s=$(usb_find "$1" "$2" $under | head -n1)
   wait_block "$s" "${4:-30}"
 }

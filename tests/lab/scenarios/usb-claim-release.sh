@@ -13,7 +13,8 @@ s=$(gadget_sysfs kbd)
 busid=${s##*/}
 intf=$s/$busid:1.0
 driver() { basename "$(readlink "$intf/driver" 2>/dev/null)" 2>/dev/null || true; }
-wait_for 10 "usbhid to bind $busid:1.0" test "$(driver)" = usbhid
+usbhid_bound() { [ "$(driver)" = usbhid ]; }
+wait_for 10 "usbhid to bind $busid:1.0" usbhid_bound
 say "before: $busid:1.0 is bound to $(driver)"
 
 for mode in reset no-reset; do
@@ -30,7 +31,7 @@ for mode in reset no-reset; do
   wait $tool || fail "usb_exercise claim failed: $(cat /tmp/out)"
   cat /tmp/out
   grep -q "^RELEASED $busid" /tmp/out || fail "no RELEASED line"
-  wait_for 10 "usbhid to bind $busid:1.0 again ($mode)" test "$(driver)" = usbhid
+  wait_for 10 "usbhid to bind $busid:1.0 again ($mode)" usbhid_bound
   say "released ($mode): $busid:1.0 is bound to $(driver) again"
 done
 say "usb-claim-release passed"

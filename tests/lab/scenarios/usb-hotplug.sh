@@ -16,9 +16,9 @@ wait_for 10 "usb_exercise watch to be ready" grep -qx ready /tmp/events
 for round in 1 2; do
   gadget_plug ss
   busid=$(gadget_busid ss)
-  wait_for 60 "DeviceArrived $round" test "$(grep -c "^ARRIVED $busid 1209:5353 speed=3" /tmp/events)" -ge $round
+  wait_lines 60 /tmp/events "^ARRIVED $busid 1209:5353 speed=3" $round
   gadget_unplug ss
-  wait_for 60 "DeviceLeft $round" test "$(grep -c "^LEFT $busid" /tmp/events)" -ge $round
+  wait_lines 60 /tmp/events "^LEFT $busid" $round
 done
 trap - EXIT
 wait $watcher || fail "usb_exercise watch exited with status $?: $(cat /tmp/events)"

@@ -9,7 +9,7 @@
 
 mod xhci_pci
 udevd_start
-wait_for 30 "QEMU's usb-audio (46f4:0002) on the xHCI" test -n "$(usb_find 46f4 0002)"
+wait_for 30 "QEMU's usb-audio (46f4:0002) on the xHCI" usb_present 46f4 0002
 s=$(usb_find 46f4 0002 | head -n1)
 say "usb-audio at ${s##*/}, $(cat "$s/speed") Mb/s"
 check "usb_exercise iso" usb_exercise iso --id 46f4:0002 --transfers 64 --packets 8 --depth 4
