@@ -79,6 +79,7 @@ Result<void> Session::start() {
     quic::Config qc;
     qc.idle_timeout = options_.settings.idle_timeout;
     qc.keep_alive = options_.settings.keep_alive;
+    qc.max_udp_payload = options_.settings.max_udp_payload;
     qc.handshake_timeout = options_.handshake_timeout;
     const char* any = options_.server_address.family() == AF_INET6 ? "[::]:0" : "0.0.0.0:0";
     auto bind = loop::SocketAddress::parse(any);

@@ -150,6 +150,8 @@ const KeySpec kKeys[] = {
      [](Target& t, std::string_view v) { return set(t.config.server.idle_timeout, parse_duration_value, v); }},
     {Kind::server, "max_peers", "number", "16",
      [](Target& t, std::string_view v) { return set_count(t.config.server.max_peers, v, 1, 4096); }},
+    {Kind::server, "max_udp_payload", "bytes", "1452",
+     [](Target& t, std::string_view v) { return set_count(t.config.server.max_udp_payload, v, 1200, 65000); }},
 
     {Kind::share, "match", "vendor:product", "*:*",
      [](Target& t, std::string_view v) -> Result<void> {
@@ -192,6 +194,8 @@ const KeySpec kKeys[] = {
      [](Target& t, std::string_view v) { return set(t.config.client.idle_timeout, parse_duration_value, v); }},
     {Kind::client, "reconnect_max", "duration", "30s",
      [](Target& t, std::string_view v) { return set(t.config.client.reconnect_max, parse_duration_value, v); }},
+    {Kind::client, "max_udp_payload", "bytes", "1452",
+     [](Target& t, std::string_view v) { return set_count(t.config.client.max_udp_payload, v, 1200, 65000); }},
 
     {Kind::peer, "node", "node-id", "required",
      [](Target& t, std::string_view v) { return set(t.peer->node, parse_node, v); }},

@@ -34,6 +34,7 @@ struct ServerSettings {
     Nanos keep_alive = 15 * kSecond;    // a control-stream ping after this much silence
     Nanos idle_timeout = 60 * kSecond;  // a peer silent this long is disconnected
     uint32_t max_peers = 16;            // concurrent peer connections
+    uint32_t max_udp_payload = 1452;    // largest QUIC packet sent (fits 1500-byte Ethernet over IPv6)
 };
 
 struct ClientSettings {
@@ -42,6 +43,7 @@ struct ClientSettings {
     Nanos keep_alive = 15 * kSecond;
     Nanos idle_timeout = 60 * kSecond;
     Nanos reconnect_max = 30 * kSecond;  // the longest wait between reconnect attempts
+    uint32_t max_udp_payload = 1452;     // largest QUIC packet sent
 };
 
 struct Peer {

@@ -26,7 +26,11 @@ if [ "${1:-}" = --quick ]; then CTRL_N=200 BULK_MIB=16 DISK_MIB=16
 else CTRL_N=2000 BULK_MIB=256 DISK_MIB=128
 fi
 COLUMNS=${LAB_BENCH_COLUMNS:-"local usbip usbhop"}
-declare -A TITLE=([local]="local (dummy_hcd)" [usbip]="kernel usbip" [usbhop]="usbhop")
+# usbhop's max_udp_payload on both sides: loopback carries 64 KiB datagrams
+# (MTU 65536, which kernel usbip's TCP uses too); LAB_USBHOP_PAYLOAD=1452
+# measures the Ethernet-sized default instead.
+PAYLOAD=${LAB_USBHOP_PAYLOAD:-65000}
+declare -A TITLE=([local]="local (dummy_hcd)" [usbip]="kernel usbip" [usbhop]="usbhop (max_udp_payload $PAYLOAD)")
 declare -A BASE=([usbip]=local [usbhop]=usbip)   # the ratio column: <col> / BASE[col]
 declare -A R   # R[column,metric] = value
 
@@ -59,7 +63,7 @@ column_usbip_down() {
 # imports them through vhci_hcd; keys, authorized_keys and configs under /tmp
 # as attach_lib.sh makes them. Logs: /tmp/serve.log, /tmp/attach.log.
 column_usbhop_up() {
-  attach_lab_init
+  CLIENT_EXTRA="max_udp_payload = $PAYLOAD" attach_lab_init "max_udp_payload = $PAYLOAD"
   serve_start
   attach_start 1209:4c42 1d6b:0104
   attach_wait_lines 2 >/dev/null

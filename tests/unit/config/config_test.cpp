@@ -55,6 +55,7 @@ grace = 2m
 keep_alive = 10s   # inline comment
 idle_timeout = 45s ; and the other kind
 max_peers = 4
+max_udp_payload = 65000
 
 [share "flash"]
 match = 0781:5583
@@ -77,6 +78,7 @@ relay = relay.example.org )" +
 keep_alive = 5s
 idle_timeout = 30s
 reconnect_max = 1m
+max_udp_payload = 9000
 
 [peer "pi"]
 node = )" + test::id(4) +
@@ -110,11 +112,12 @@ idle_timeout = 90s
     CHECK(c.server.keep_alive == 10 * kSecond);
     CHECK(c.server.idle_timeout == 45 * kSecond);
     CHECK(c.server.max_peers == 4);
+    CHECK(c.server.max_udp_payload == 65000);
 
     REQUIRE(c.shares.size() == 2);
     const ExportRule& flash = c.shares[0];
     CHECK(flash.name == "flash");
-    CHECK(flash.line == 12);
+    CHECK(flash.line == 13);
     CHECK(*flash.vendor == 0x0781);
     CHECK(*flash.product == 0x5583);
     CHECK(*flash.serial == "4C530001");
@@ -129,6 +132,7 @@ idle_timeout = 90s
     CHECK(c.client.identity == "~/.config/usbhop/identity.key");
     CHECK(c.client.relay->address.port == 7575);
     CHECK(c.client.reconnect_max == 60 * kSecond);
+    CHECK(c.client.max_udp_payload == 9000);
 
     REQUIRE(c.peers.size() == 2);
     CHECK(c.peers[0].name == "pi");
@@ -203,6 +207,8 @@ TEST_CASE("each kind of mistake is named with its line") {
          "'relative/path.key'"},
         {"[server]\nidentity =\n", "usbhop.conf:2: missing value for 'identity' in [server]"},
         {"[server]\nmax_peers = 0\n", "usbhop.conf:2: invalid max_peers in [server]: 0 out of range (1-4096)"},
+        {"[client]\nmax_udp_payload = 1000\n",
+         "usbhop.conf:2: invalid max_udp_payload in [client]: 1000 out of range (1200-65000)"},
         {"[relay]\nbytes_per_second = fast\n",
          "usbhop.conf:2: invalid bytes_per_second in [relay]: expected bytes per second like 10M, 512K or 0 (no "
          "limit), got 'fast'"},
