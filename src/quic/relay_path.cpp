@@ -217,6 +217,8 @@ void RelayPath::on_datagram(ByteSpan data, const loop::SocketAddress& from) {
         return;
     }
     if (!(from == options_.relay)) return;   // relay frames come from the relay only
+    last_heard_ = monotonic_ns();
+    to_relay_when_heard_ = stats_.bytes_to_relay;
     if (auto* fw = std::get_if<wire::Forward>(&*f)) {
         Session* s = find(fw->session_id);
         if (!s) return;
@@ -441,6 +443,12 @@ void RelayPath::tick() {
             retry_wait_ = std::min(retry_wait_ * 2, 8 * options_.retry);
             send_hello();
         }
+    } else if (state_ == State::registered && !answer_due_ && stats_.bytes_to_relay > to_relay_when_heard_ &&
+               now > last_heard_ + options_.retry) {
+        // Forwarding into silence (the relay restarted?): ask now.
+        send_relay(wire::KeepAlive{key_of(key_.id())});
+        answer_due_ = now + options_.retry * 3;
+        next_send_ = now + keep_alive_;
     } else if (now >= next_send_) {
         if (state_ == State::registered) {
             send_relay(wire::KeepAlive{key_of(key_.id())});
@@ -472,12 +480,16 @@ void RelayPath::tick() {
 void RelayPath::arm() {
     Nanos now = monotonic_ns();
     Nanos next = answer_due_ ? std::min(answer_due_, next_send_) : next_send_;
+    bool relaying = false;
     for (auto& [id, s] : sessions_) {
+        relaying = relaying || (s.open && !s.direct);
         if (s.initiator && !s.open && !s.direct) next = std::min(next, s.next_connect);
         if (s.open && !s.direct && s.punch_until > now) next = std::min(next, s.next_punch);
         if (s.initiator && !s.migrated && !s.candidate.empty()) next = std::min(next, now + 10 * kMillisecond);
         if (!s.initiator) next = std::min(next, s.last_relayed + kServerSessionIdle + kSecond);
     }
+    // Is the relay still answering while we forward through it? (tick)
+    if (relaying && state_ == State::registered && !answer_due_) next = std::min(next, now + options_.retry);
     // A punch falls due the moment a SESSION arrives, so next is often a
     // moment past by now (more than 1 ms on a slow machine).
     timer_->start(wait_until(next, now));

@@ -12,7 +12,10 @@
 // relay node ID; we sign its single-use nonce with our node key. Keep-alives
 // every ~25 s keep the NAT mapping and notice a relay restart or a new
 // address of ours; either way we register again and re-open relayed sessions
-// under the same session id, so a relayed connection survives.
+// under the same session id, so a relayed connection survives. While we
+// forward through the relay and hear nothing back for `retry`, a keep-alive
+// goes at once, so that a restart is noticed in seconds, not a keep-alive
+// interval later.
 //
 // The relayed path is a virtual path of the endpoint labelled kRelayLabel
 // (ngtcp2 refuses a migration to the local address in use, RELAY-NOTES.md §2).
@@ -172,6 +175,8 @@ private:
     Nanos next_send_ = 0;              // next HELLO retry or keep-alive
     Nanos answer_due_ = 0;             // 0: no answer awaited
     Nanos retry_wait_;
+    Nanos last_heard_ = 0;             // the relay's last frame
+    uint64_t to_relay_when_heard_ = 0; // stats_.bytes_to_relay then
     std::map<uint64_t, Session> sessions_;
     uint16_t next_remote_port_ = 1;
     RelayPathStats stats_;

@@ -487,3 +487,34 @@ TEST_CASE("[relay] max_registrations_per_address from usbhop.conf holds a second
     CHECK(w.relay->registered(w.server_key.id()));
     CHECK_FALSE(w.relay->registered(w.client_key.id()));
 }
+
+TEST_CASE("a relay restart in the middle of a relayed transfer is noticed within seconds, not a keep-alive interval later") {
+    World w;
+    w.path_options.keep_alive = 10 * kSecond;   // the default
+    w.path_options.retry = 300 * kMillisecond;
+    w.start_all(true);
+    quic::Connection* c = w.connect();
+    w.transfer(c, 1 << 20, 73);
+    uint64_t server_regs = w.server_path->stats().registrations;
+    uint64_t client_regs = w.client_path->stats().registrations;
+    auto s = c->open_stream();
+    REQUIRE(s);
+    uint64_t bytes = scaled(8 << 20, "transfer across a relay restart");
+    StreamSender tx(c, *s, bytes, 79);
+    w.writable = [&tx] { tx.pump(); };
+    tx.pump();
+    w.loop.run_until([&] { return w.got[*s].bytes > bytes / 8; }, 30 * kSecond);
+    w.relay.reset();
+    w.start_relay();   // at once: only the forwarding into silence tells the ends
+    Nanos restarted = monotonic_ns();
+    // Forwarding into silence for `retry` sends a keep-alive at once; no answer
+    // in 3 x retry and both ends register again: ~1.2 s, far below keep_alive.
+    REQUIRE(w.loop.run_until([&] {
+        return w.server_path->stats().registrations > server_regs && w.client_path->stats().registrations > client_regs;
+    }, 5 * kSecond));
+    MESSAGE("both ends registered again " << format_duration(monotonic_ns() - restarted) << " after the relay restart");
+    REQUIRE(w.loop.run_until([&] { return w.got[*s].fin; }, 30 * kSecond));
+    w.writable = nullptr;
+    CHECK(w.got[*s].digest == tx.hash.hex());
+    CHECK(quic::is_relayed(c->path()));
+}

@@ -91,8 +91,11 @@ relay_stop() {
 # The relay's total forwarded bytes, from its "relay stopping" lines (one
 # per run of the relay, summed).
 relay_forwarded() {
-  sed -n 's/.*relay stopping: .* relayed, \(.*\) forwarded$/\1/p' /tmp/relay.log |
-    awk '$2 == "MB" { n += $1 * 1000000; next } $2 == "kB" { n += $1 * 1000; next } { n += $1 } END { printf "%d\n", n }'
+  sed -n 's/.*relay stopping: .* relayed, \(.*\) forwarded$/\1/p' /tmp/relay.log | sum_bytes
+}
+# sum_bytes: the sum of the relay's "12.5 MB" / "9.3 kB" / "812 bytes" lines on stdin, in bytes.
+sum_bytes() {
+  awk '$2 == "MB" { n += $1 * 1000000; next } $2 == "kB" { n += $1 * 1000; next } { n += $1 } END { printf "%d\n", n }'
 }
 
 # On any exit, the three logs' last lines (a failure names the step; these say why).
@@ -166,9 +169,10 @@ if [ "$NAT" = masquerade ]; then
   fwd=$(relay_forwarded)
   # The session's counter stopped when it was released: nothing went through
   # the relay after that, however much was copied.
-  released=$(sed -n 's/.*released by a peer .*; \(.*\) forwarded$/\1/p' /tmp/relay.log | head -n1)
+  released=$(sed -n 's/.*released by a peer .*; \(.*\) forwarded$/\1/p' /tmp/relay.log | head -n1 | sum_bytes)
   say "the relay forwarded $fwd bytes in all, the session $released until it was released; 32 MiB went direct"
   [ "${fwd:-0}" -lt 4000000 ] || fail "the relay forwarded $fwd bytes: the copy did not go direct"
+  expect_eq "bytes the relay forwarded in all (the session's counter stopped at its release)" "$fwd" "$released"
   grep -q "session .* opened" <(sed -n '/released by a peer/,$p' /tmp/relay.log) && fail "the relay opened another session after the release"
 else
   wait_for 10 "usbhop status --json to report the connection relayed on both ends" status_path relayed
