@@ -2,7 +2,7 @@
 # a server (usbhop serve) and a client (usbhop attach) in one guest over
 # loopback, each with its own configuration and key under /tmp.
 #
-#   attach_lab_init [SERVE_EXTRA_CONF]   (udevd with ATTACH_UDEV=1), vhci_hcd, loopback, keys, configs (server trusts client)
+#   attach_lab_init [SERVE_EXTRA_CONF]   udevd, vhci_hcd, loopback, keys, configs (server trusts client)
 #   serve_start                          start usbhop serve (log /tmp/serve.log) as $SERVE
 #   attach_start [DEVICE...]             start usbhop attach (log /tmp/attach.log) in the background: $ATTACH
 #   attach_wait_lines N                  wait until N "attached" lines were printed
@@ -16,9 +16,9 @@ SERVE_PORT=${SERVE_PORT:-7575}
 
 attach_lab_init() {
   net_lo
-  # libusb's hot-plug events come from udev; only scenarios that re-plug
-  # need it (ATTACH_UDEV=1): udev's own probing races serve's claims.
-  [ -z "${ATTACH_UDEV:-}" ] || udevd_start
+  # udevd runs from the start, as on a real machine: libusb's hot-plug
+  # events come from it, and serve must cope with its probing (issue 6).
+  udevd_start
   mod vhci_hcd
   wait_path $VHCI/attach
   mkdir -p -m 0700 $SRV $CLI

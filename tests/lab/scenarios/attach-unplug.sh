@@ -36,9 +36,7 @@ say "client healthy, serve and attach still running"
 
 say "plug it back in"
 # serve learns of the new device from libusb's hot-plug events, which come
-# from udev (started only now: its probing of the server-side disk while
-# serve claims it at start-up stalls this one-guest lab).
-udevd_start
+# from udev (running since attach_lab_init).
 gadget_plug disk "$UDC"
 attach_wait_lines 2
 dev=$(imported_block 1d6b 0104)
