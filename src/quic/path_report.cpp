@@ -12,6 +12,8 @@
 #include <cstring>
 #include <tuple>
 
+#include "util/bytes.hpp"
+
 namespace usbhop::quic {
 
 namespace {
@@ -110,9 +112,7 @@ Result<std::vector<PathReport>> parse_reports(std::string_view text) {
     std::vector<PathReport> out;
     size_t line_no = 0;
     while (!text.empty()) {
-        size_t nl = text.find('\n');
-        std::string_view line = text.substr(0, nl);
-        text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+        std::string_view line = take_line(text);
         ++line_no;
         if (line.empty() || line[0] == '#') continue;
         auto bad = [&](std::string_view what) {

@@ -25,6 +25,16 @@ inline std::string_view as_chars(ByteSpan b) { return {reinterpret_cast<const ch
 inline Bytes to_bytes(std::string_view s) { auto b = as_bytes(s); return Bytes(b.begin(), b.end()); }
 std::string to_hex(ByteSpan b);
 
+// The next line of TEXT (without its '\n'), taken off the front of TEXT; the
+// last line need not end in '\n'. For line-oriented parsers of sysfs and
+// /run files: `while (!text.empty()) { auto line = take_line(text); ... }`.
+inline std::string_view take_line(std::string_view& text) {
+    size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+    return line;
+}
+
 class ByteReader {
 public:
     explicit ByteReader(ByteSpan in) : in_(in) {}

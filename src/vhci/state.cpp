@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "util/bytes.hpp"
 #include "util/log.hpp"
 #include "vhci/unique_fd.hpp"
 
@@ -91,9 +92,7 @@ Result<AttachedDevice> parse_state(std::string_view text) {
     std::vector<std::string> seen;
     size_t line_no = 0;
     while (!text.empty()) {
-        size_t nl = text.find('\n');
-        std::string_view line = text.substr(0, nl);
-        text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+        std::string_view line = take_line(text);
         ++line_no;
         if (line.empty() || line[0] == '#') continue;
         auto bad = [&](std::string_view what) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "util/bytes.hpp"
+
 namespace usbhop::vhci {
 
 namespace {
@@ -37,9 +39,7 @@ Result<std::vector<PortStatus>> parse_status(std::string_view text) {
     size_t line_no = 0;
     bool header_seen = false;
     while (!text.empty()) {
-        size_t nl = text.find('\n');
-        std::string_view line = text.substr(0, nl);
-        text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+        std::string_view line = take_line(text);
         ++line_no;
         auto fields = split_fields(line);
         if (fields.empty()) continue;

@@ -47,3 +47,15 @@ TEST_CASE("ByteReader fails on short input and stays failed") {
     CHECK(s.size() == 3);
     CHECK_FALSE(r3.skip(1));
 }
+
+TEST_CASE("take_line takes lines off the front, the last with or without its newline") {
+    std::string_view text = "a=1\n\nlast";
+    CHECK(take_line(text) == "a=1");
+    CHECK(take_line(text) == "");
+    CHECK(text == "last");
+    CHECK(take_line(text) == "last");
+    CHECK(text.empty());
+    std::string_view one = "x\n";
+    CHECK(take_line(one) == "x");
+    CHECK(one.empty());
+}
