@@ -10,9 +10,11 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <memory>
 #include <tuple>
 
 #include "util/bytes.hpp"
+#include "util/unique_fd.hpp"
 
 namespace usbhop::quic {
 
@@ -54,18 +56,17 @@ std::string file_path(const std::string& dir, std::string_view role, int pid) {
 }
 
 Result<std::string> read_small_file(const std::string& path) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return make_error("cannot read " + path + ": " + std::strerror(errno));
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return make_error("cannot read " + path + ": " + std::strerror(errno));
     std::string text;
     char buf[4096];
     for (;;) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;
         text.append(buf, static_cast<size_t>(n));
         if (text.size() > 1024 * 1024) break;
     }
-    ::close(fd);
     return text;
 }
 
@@ -167,24 +168,24 @@ Result<void> save_reports(const std::string& dir, std::string_view role, int pid
     else if (errno != EEXIST) return fail("create", errno);
     std::string path = file_path(dir, role, pid);
     std::string tmp = path + ".tmp";
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (fd < 0) return fail("write a status file in", errno);
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
+    if (!fd) return fail("write a status file in", errno);
     // Readable by `usbhop status` as any user, whatever the unit's UMask=0077.
-    (void)::fchmod(fd, 0644);
+    (void)::fchmod(fd.get(), 0644);
     std::string text = format_reports(role, pid, reports);
     size_t done = 0;
     while (done < text.size()) {
-        ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+        ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
             int err = errno;
-            ::close(fd);
+            fd.reset();
             ::unlink(tmp.c_str());
             return fail("write a status file in", err);
         }
         done += static_cast<size_t>(n);
     }
-    ::close(fd);
+    fd.reset();
     if (::rename(tmp.c_str(), path.c_str()) != 0) {
         int err = errno;
         ::unlink(tmp.c_str());
@@ -199,9 +200,9 @@ void remove_reports(const std::string& dir, std::string_view role, int pid) {
 
 std::vector<ReportFile> load_reports(const std::string& dir, const std::function<bool(int)>& alive) {
     std::vector<ReportFile> out;
-    DIR* d = ::opendir(dir.c_str());
+    std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
     if (!d) return out;
-    while (dirent* e = ::readdir(d)) {
+    while (dirent* e = ::readdir(d.get())) {
         ReportFile f;
         if (!parse_file_name(e->d_name, f.role, f.pid)) continue;
         if (!alive(f.pid)) {
@@ -215,7 +216,7 @@ std::vector<ReportFile> load_reports(const std::string& dir, const std::function
         f.reports = std::move(*reports);
         out.push_back(std::move(f));
     }
-    ::closedir(d);
+    d.reset();
     std::sort(out.begin(), out.end(),
               [](const ReportFile& a, const ReportFile& b) { return std::tie(a.role, a.pid) < std::tie(b.role, b.pid); });
     return out;

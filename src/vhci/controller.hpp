@@ -15,7 +15,7 @@
 
 #include "util/result.hpp"
 #include "vhci/status.hpp"
-#include "vhci/unique_fd.hpp"
+#include "util/unique_fd.hpp"
 
 namespace usbhop::vhci {
 

@@ -16,7 +16,7 @@
 
 #include "util/bytes.hpp"
 #include "util/log.hpp"
-#include "vhci/unique_fd.hpp"
+#include "util/unique_fd.hpp"
 
 namespace usbhop::vhci {
 

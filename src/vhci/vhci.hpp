@@ -10,4 +10,4 @@
 #include "vhci/controller.hpp"
 #include "vhci/state.hpp"
 #include "vhci/status.hpp"
-#include "vhci/unique_fd.hpp"
+#include "util/unique_fd.hpp"

@@ -6,7 +6,7 @@
 
 #include <utility>
 
-namespace usbhop::vhci {
+namespace usbhop {
 
 class UniqueFd {
 public:
@@ -35,4 +35,4 @@ private:
     int fd_ = -1;
 };
 
-}  // namespace usbhop::vhci
+}  // namespace usbhop
