@@ -14,13 +14,15 @@ uint8_t at(ByteSpan b, size_t i) { return std::to_integer<uint8_t>(b[i]); }
 
 Result<Configuration> parse_configuration(ByteSpan raw) {
     auto fail = [](size_t offset, const std::string& why) {
-        return make_error("proto: configuration descriptor, offset " + std::to_string(offset) + ": " + why);
+        return make_error("configuration descriptor, offset " + std::to_string(offset) + ": " + why);
     };
     if (raw.size() < 9 || at(raw, 0) < 9 || at(raw, 1) != kConfigurationType)
         return fail(0, "not a CONFIGURATION descriptor");
     size_t total = at(raw, 2) | size_t{at(raw, 3)} << 8;
     if (total != raw.size())
         return fail(2, "wTotalLength " + std::to_string(total) + " but " + std::to_string(raw.size()) + " bytes");
+    if (at(raw, 0) > total)
+        return fail(0, "bLength " + std::to_string(at(raw, 0)) + " is more than wTotalLength " + std::to_string(total));
     Configuration c;
     c.value = at(raw, 5);
     c.attributes = at(raw, 7);
@@ -51,7 +53,6 @@ Result<Configuration> parse_configuration(ByteSpan raw) {
             e.attributes = at(d, 3);
             e.max_packet_size = static_cast<uint16_t>(at(d, 4) | at(d, 5) << 8);
             e.interval = at(d, 6);
-            if ((e.address & 0x0f) == 0) return fail(pos, "ENDPOINT descriptor for endpoint 0");
             c.interfaces.back().endpoints.push_back(e);
         }
         pos += length;

@@ -1,10 +1,12 @@
-// Reading the USB configuration descriptors that DeviceInfo carries raw:
-// which interfaces and endpoints a configuration has, and each endpoint's
-// transfer type — what the client needs to pick a URB stream (Bind.type) and
-// the server to check a Bind (docs/protocol.md §7.1). USB 2.0 §9.6.3-9.6.6.
+// Reading USB configuration descriptors: which interfaces and endpoints a
+// configuration has, and each endpoint's transfer type — what the client
+// needs to pick a URB stream (Bind.type) and the server to check a Bind
+// (docs/protocol.md §7.1). USB 2.0 §9.6.3-9.6.6. This is the one parser of
+// configuration descriptors: usb/ reads a device's with it too
+// (usb::parse_configuration), so both ends see the same interfaces.
 //
 // Bounds-checked and fuzzed: the bytes come from the other side of the
-// network (and originally from a device).
+// network, or from a device.
 #pragma once
 
 #include <functional>
@@ -42,8 +44,13 @@ struct Configuration {
     bool operator==(const Configuration&) const = default;
 };
 
-// Parses a full configuration descriptor (wTotalLength bytes). Descriptors of
-// other types (class-specific, IAD, SuperSpeed companions) are skipped.
+// Parses a full configuration descriptor: exactly wTotalLength bytes. Fails,
+// naming the offset, on a descriptor that runs past the end, a bLength under
+// 2 (or under 9 for CONFIGURATION and INTERFACE, 7 for ENDPOINT), or an
+// ENDPOINT before any INTERFACE. Descriptors of other types (class-specific,
+// IAD, SuperSpeed companions) are skipped. An ENDPOINT descriptor for
+// endpoint 0 (which USB 2.0 §9.6.6 says has none) is kept as it is: lookups
+// answer control for endpoint 0 before they look.
 Result<Configuration> parse_configuration(ByteSpan raw);
 
 // The transfer type of endpoint `address` in a configuration, with each

@@ -36,7 +36,7 @@ void check_ranges(const SeqRanges& ranges) {
 void check_configuration(ByteSpan raw) {
     auto c = parse_configuration(raw);
     if (!c) {
-        FUZZ_CHECK(c.error().message.rfind("proto: configuration descriptor, offset ", 0) == 0);
+        FUZZ_CHECK(c.error().message.rfind("configuration descriptor, offset ", 0) == 0);
         return;
     }
     for (const InterfaceDescriptor& i : c->interfaces) {

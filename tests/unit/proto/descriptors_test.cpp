@@ -61,17 +61,23 @@ TEST_CASE("malformed configuration descriptors are refused with the offset named
     const Case cases[] = {
         {"empty", "", "offset 0: not a CONFIGURATION descriptor"},
         {"a device descriptor", "12 01 00 02 00 00 00 40 25", "not a CONFIGURATION descriptor"},
-        {"wTotalLength too large", "09 02 0a 00 01 01 00 80 32", "wTotalLength 10 but 9 bytes"},
-        {"zero bLength", "09 02 0b 00 01 01 00 80 32 00 04", "offset 9: bLength 0 is less than 2"},
+        {"shorter than its header", "09 02 09 00 01 01 00 80", "offset 0: not a CONFIGURATION descriptor"},
+        {"another descriptor type", "09 01 09 00 01 01 00 80 32", "offset 0: not a CONFIGURATION descriptor"},
+        {"wTotalLength too large", "09 02 0a 00 01 01 00 80 32", "offset 2: wTotalLength 10 but 9 bytes"},
+        {"bytes past wTotalLength", "09 02 09 00 01 01 00 80 32 09 04", "offset 2: wTotalLength 9 but 11 bytes"},
+        {"bLength past wTotalLength", "0c 02 09 00 01 01 00 80 32", "offset 0: bLength 12 is more than wTotalLength 9"},
+        {"zero bLength (would loop forever)", "09 02 0b 00 01 01 00 80 32 00 04", "offset 9: bLength 0 is less than 2"},
         {"descriptor past the end", "09 02 0c 00 01 01 00 80 32 09 04 00", "offset 9: bLength 9 runs past the end"},
+        {"interface past the end", "09 02 12 00 01 01 00 80 32 0c 04 00 00 00 ff 00 00 00",
+         "offset 9: bLength 12 runs past the end"},
         {"header cut off", "09 02 0a 00 01 01 00 80 32 09", "offset 9: a descriptor header is cut off"},
         {"short interface", "09 02 0d 00 01 01 00 80 32 04 04 00 00", "INTERFACE descriptor of 4 bytes"},
+        {"truncated interface", "09 02 0e 00 01 01 00 80 32 05 04 00 00 00",
+         "offset 9: INTERFACE descriptor of 5 bytes"},
         {"endpoint without interface", "09 02 10 00 01 01 00 80 32 07 05 81 02 00 02 00",
          "ENDPOINT descriptor before any INTERFACE"},
         {"short endpoint", "09 02 17 00 01 01 00 80 32 09 04 00 00 01 08 06 50 00 05 05 81 02 00",
          "ENDPOINT descriptor of 5 bytes"},
-        {"endpoint 0 described", "09 02 19 00 01 01 00 80 32 09 04 00 00 01 08 06 50 00 07 05 80 02 00 02 00",
-         "ENDPOINT descriptor for endpoint 0"},
     };
     for (const Case& c : cases) {
         CAPTURE(c.name);
@@ -79,6 +85,18 @@ TEST_CASE("malformed configuration descriptors are refused with the offset named
         REQUIRE_FALSE(r.ok());
         CHECK_MESSAGE(r.error().message.find(c.message) != std::string::npos, r.error().message);
     }
+}
+
+// USB 2.0 §9.6.6: endpoint 0 has no descriptor. A device that sends one
+// anyway keeps working (as it does under the kernel): the configuration
+// parses, and endpoint 0 is still control.
+TEST_CASE("an ENDPOINT descriptor for endpoint 0 does not make endpoint 0 anything but control") {
+    auto c =
+        parse_configuration(from_hex("09 02 19 00 01 01 00 80 32 09 04 00 00 01 08 06 50 00 07 05 80 02 00 02 00"));
+    REQUIRE_MESSAGE(c.ok(), (c.ok() ? "" : c.error().message));
+    CHECK(c->interfaces[0].endpoints.size() == 1);
+    CHECK(endpoint_type(*c, 0x80) == TransferType::kControl);
+    CHECK(endpoint_type(*c, 0x00) == TransferType::kControl);
 }
 
 TEST_CASE("a device's configuration is found by its value") {
