@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "proto/descriptors.hpp"
+
 namespace usbhop::usb {
 
 namespace {
@@ -13,63 +15,23 @@ uint16_t u16le_at(ByteSpan b, size_t i) { return static_cast<uint16_t>(u8_at(b, 
 }  // namespace
 
 Result<Configuration> parse_configuration(ByteSpan raw) {
-    if (raw.size() < 9)
-        return make_error("configuration descriptor is " + std::to_string(raw.size()) + " bytes, under 9");
-    if (u8_at(raw, 1) != kDescriptorConfig)
-        return make_error("not a configuration descriptor (type " + std::to_string(u8_at(raw, 1)) + ")");
-    uint8_t first_length = u8_at(raw, 0);
-    uint16_t total = u16le_at(raw, 2);
-    if (first_length < 9 || total < first_length)
-        return make_error("configuration descriptor has bLength " + std::to_string(first_length) + ", wTotalLength " +
-                          std::to_string(total));
-    if (total > raw.size())
-        return make_error("configuration descriptor says wTotalLength " + std::to_string(total) + " but only " +
-                          std::to_string(raw.size()) + " bytes are there");
-    raw = raw.first(total);
+    // A read of sysfs or usbfs can run on past this configuration; the
+    // parser takes exactly wTotalLength bytes and checks the rest.
+    if (raw.size() >= 4) raw = raw.first(std::min<size_t>(raw.size(), u16le_at(raw, 2)));
+    auto parsed = proto::parse_configuration(raw);
+    if (!parsed) return parsed.error();
 
     Configuration config;
-    config.value = u8_at(raw, 5);
-    config.attributes = u8_at(raw, 7);
-    config.max_power = u8_at(raw, 8);
+    config.value = parsed->value;
+    config.attributes = parsed->attributes;
+    config.max_power = parsed->max_power;
     config.raw.assign(raw.begin(), raw.end());
-
-    size_t pos = first_length;
-    while (pos < raw.size()) {
-        if (raw.size() - pos < 2)
-            return make_error("configuration descriptor ends inside a descriptor header at byte " +
-                              std::to_string(pos));
-        uint8_t length = u8_at(raw, pos);
-        uint8_t type = u8_at(raw, pos + 1);
-        if (length < 2)
-            return make_error("descriptor at byte " + std::to_string(pos) + " has bLength " + std::to_string(length));
-        if (length > raw.size() - pos)
-            return make_error("descriptor at byte " + std::to_string(pos) + " runs past wTotalLength");
-        ByteSpan d = raw.subspan(pos, length);
-        if (type == kDescriptorInterface) {
-            if (length < 9)
-                return make_error("interface descriptor at byte " + std::to_string(pos) + " is " +
-                                  std::to_string(length) + " bytes, under 9");
-            Interface intf;
-            intf.number = u8_at(d, 2);
-            intf.alt_setting = u8_at(d, 3);
-            intf.interface_class = u8_at(d, 5);
-            intf.subclass = u8_at(d, 6);
-            intf.protocol = u8_at(d, 7);
-            config.interfaces.push_back(std::move(intf));
-        } else if (type == kDescriptorEndpoint) {
-            if (length < 7)
-                return make_error("endpoint descriptor at byte " + std::to_string(pos) + " is " +
-                                  std::to_string(length) + " bytes, under 7");
-            if (config.interfaces.empty())
-                return make_error("endpoint descriptor at byte " + std::to_string(pos) + " comes before any interface");
-            Endpoint ep;
-            ep.address = u8_at(d, 2);
-            ep.type = static_cast<TransferType>(u8_at(d, 3) & 0x3);
-            ep.max_packet_size = u16le_at(d, 4);
-            ep.interval = u8_at(d, 6);
-            config.interfaces.back().endpoints.push_back(ep);
-        }
-        pos += length;
+    for (const proto::InterfaceDescriptor& i : parsed->interfaces) {
+        Interface intf{i.number, i.alternate_setting, i.class_code, i.subclass, i.protocol, {}};
+        for (const proto::EndpointDescriptor& e : i.endpoints)
+            intf.endpoints.push_back(
+                Endpoint{e.address, static_cast<TransferType>(e.attributes & 0x3), e.max_packet_size, e.interval});
+        config.interfaces.push_back(std::move(intf));
     }
     return config;
 }

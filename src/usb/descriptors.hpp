@@ -18,16 +18,14 @@ namespace usbhop::usb {
 
 inline constexpr uint8_t kDescriptorDevice = 1;
 inline constexpr uint8_t kDescriptorConfig = 2;
-inline constexpr uint8_t kDescriptorInterface = 4;
-inline constexpr uint8_t kDescriptorEndpoint = 5;
 inline constexpr uint8_t kClassHub = 0x09;
 inline constexpr uint8_t kClassMassStorage = 0x08;
 inline constexpr size_t kDeviceDescriptorSize = 18;
 
 // One configuration descriptor with everything after it (wTotalLength bytes;
-// extra bytes past wTotalLength are ignored). Class-specific descriptors are
-// skipped but stay in `raw`. Fails on a descriptor that claims to run past the
-// end, a bLength under 2, or an endpoint before any interface.
+// extra bytes past wTotalLength are ignored), read by proto's parser
+// (proto/descriptors.hpp, which says what it refuses) into usb's structs.
+// Class-specific descriptors are skipped but stay in `raw`.
 Result<Configuration> parse_configuration(ByteSpan raw);
 
 // The layout of /sys/bus/usb/devices/<path>/descriptors (and of reading a

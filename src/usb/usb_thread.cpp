@@ -121,7 +121,7 @@ DeviceInfo UsbThread::describe(libusb_device* dev, DeviceId id) {
             for (const Bytes& c : split->configurations) {
                 auto parsed = parse_configuration(c);
                 if (!parsed) {
-                    log::warning("%s: configuration descriptor: %s", info.path.c_str(), parsed.error().message.c_str());
+                    log::warning("%s: %s", info.path.c_str(), parsed.error().message.c_str());
                     continue;
                 }
                 info.configurations.push_back(std::move(*parsed));

@@ -82,33 +82,22 @@ TEST_CASE("bytes past wTotalLength are ignored") {
     CHECK(c->raw.size() == total);
 }
 
-TEST_CASE("malformed configuration descriptors are refused with a reason") {
+// The table of malformed descriptors is in tests/unit/proto/descriptors_test.cpp,
+// run against the parser usb reads with; here, what usb adds in front of it:
+// the cut at wTotalLength.
+TEST_CASE("malformed configuration descriptors are refused with the parser's reason") {
     Bytes good = sourcesink_config();
-    SUBCASE("shorter than its header") { CHECK_FALSE(parse_configuration(ByteSpan(good).first(8))); }
-    SUBCASE("not a configuration") {
-        Bytes b = good;
-        b[1] = std::byte{1};
-        CHECK_FALSE(parse_configuration(b));
-    }
     SUBCASE("wTotalLength past the end") {
         auto r = parse_configuration(ByteSpan(good).first(good.size() - 1));
         REQUIRE_FALSE(r);
         CHECK(r.error().message.find("wTotalLength") != std::string::npos);
     }
-    SUBCASE("a descriptor running past wTotalLength") {
-        Bytes b = bytes({9, 2, 18, 0, 1, 1, 0, 0x80, 50, 12, 4, 0, 0, 0, 0xff, 0, 0, 0});
-        CHECK_FALSE(parse_configuration(b));
-    }
-    SUBCASE("bLength 0 would loop forever") {
-        Bytes b = bytes({9, 2, 11, 0, 1, 1, 0, 0x80, 50, 0, 4});
-        CHECK_FALSE(parse_configuration(b));
-    }
-    SUBCASE("an endpoint before any interface") {
-        Bytes b = bytes({9, 2, 16, 0, 1, 1, 0, 0x80, 50, 7, 5, 0x81, 2, 0, 2, 0});
-        CHECK_FALSE(parse_configuration(b));
-    }
-    SUBCASE("a truncated interface descriptor") {
-        Bytes b = bytes({9, 2, 14, 0, 1, 1, 0, 0x80, 50, 5, 4, 0, 0, 0});
+    SUBCASE("shorter than its header") { CHECK_FALSE(parse_configuration(ByteSpan(good).first(8))); }
+    SUBCASE("too short to hold wTotalLength") { CHECK_FALSE(parse_configuration(ByteSpan(good).first(3))); }
+    SUBCASE("wTotalLength under bLength, with bytes after it") {
+        Bytes b = good;
+        b[2] = std::byte{5};
+        b[3] = std::byte{0};
         CHECK_FALSE(parse_configuration(b));
     }
 }
