@@ -3,6 +3,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cassert>
 #include <cstdio>
 
@@ -127,6 +128,7 @@ void Async::send() { uv_async_send(&b_->h); }
 struct Poll::Block : detail::HandleBlock {
     uv_poll_t h;
     OnEvent on_event;
+    int events = 0;   // what is being watched now; 0 when stopped
     uv_handle_t* handle() override { return reinterpret_cast<uv_handle_t*>(&h); }
 };
 
@@ -145,15 +147,27 @@ Poll::Poll(Loop& loop, int fd, OnEvent on_event) : b_(new Block) {
 
 Result<void> Poll::start(int events) {
     if (!b_) return make_error("cannot watch descriptor: " + uv_error_text(init_error_), init_error_);
+    // uv_poll_start stops the watcher first (epoll_ctl DEL) and adds it again
+    // on the next turn (ADD): two system calls for nothing when the events
+    // are the ones watched already, which is what a caller re-arming after
+    // every read or write asks for (client::Port did, twice per URB).
+    if (events == b_->events) return {};
+    if (events == 0) {
+        stop();
+        return {};
+    }
     int rc = uv_poll_start(&b_->h, events, [](uv_poll_t* p, int status, int ev) {
         if (auto* b = detail::live<Block>(p->data)) b->on_event(status, ev);
     });
     if (rc != 0) return make_error("cannot watch descriptor: " + uv_error_text(rc), rc);
+    b_->events = events;
     return {};
 }
 
 void Poll::stop() {
-    if (b_) uv_poll_stop(&b_->h);
+    if (!b_ || b_->events == 0) return;
+    uv_poll_stop(&b_->h);
+    b_->events = 0;
 }
 
 PreciseTimer::PreciseTimer(Loop& loop, std::function<void()> on_fire) : on_fire_(std::move(on_fire)) {
@@ -170,14 +184,18 @@ PreciseTimer::~PreciseTimer() {
     if (fd_ >= 0) close(fd_);
 }
 
-void PreciseTimer::start(Nanos timeout) {
+void PreciseTimer::start(Nanos timeout) { start_at(monotonic_ns() + timeout); }
+
+void PreciseTimer::start_at(Nanos deadline) {
+    // An absolute it_value of 0 would disarm: the earliest deadline is 1 ns.
+    Nanos t = std::max<Nanos>(deadline, 1);
+    if (armed_ && t == deadline_) return;
     itimerspec spec{};
-    // it_value 0 would disarm: the shortest timeout is 1 ns.
-    Nanos t = timeout == 0 ? 1 : timeout;
     spec.it_value.tv_sec = static_cast<time_t>(t / kSecond);
     spec.it_value.tv_nsec = static_cast<long>(t % kSecond);
-    timerfd_settime(fd_, 0, &spec, nullptr);
+    timerfd_settime(fd_, TFD_TIMER_ABSTIME, &spec, nullptr);
     armed_ = true;
+    deadline_ = t;
 }
 
 void PreciseTimer::stop() {

@@ -141,14 +141,19 @@ public:
     PreciseTimer& operator=(const PreciseTimer&) = delete;
     // 0 fires on the next loop turn.
     void start(Nanos timeout);
+    // Fires at DEADLINE on monotonic_ns()'s clock (a past one: on the next
+    // loop turn). Re-arming for the deadline already set costs no system call.
+    void start_at(Nanos deadline);
     void stop();
     bool active() const { return armed_; }
+    Nanos deadline() const { return deadline_; }   // meaningful while active()
 
 private:
     void on_readable();
     std::function<void()> on_fire_;
     int fd_ = -1;
     bool armed_ = false;
+    Nanos deadline_ = 0;
     std::unique_ptr<Poll> poll_;
 };
 

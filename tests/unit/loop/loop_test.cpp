@@ -4,6 +4,8 @@
 #include <csignal>
 #include <memory>
 #include <thread>
+#include <vector>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "loop/loop.hpp"
@@ -56,6 +58,45 @@ TEST_CASE("a stopped or destroyed timer does not fire") {
     wait.start(20 * kMillisecond);
     loop.run();
     CHECK_FALSE(fired);
+}
+
+TEST_CASE("a precise timer fires at an absolute deadline, once, and a past deadline fires on the next turn") {
+    Loop loop;
+    std::vector<Nanos> fired;
+    PreciseTimer t(loop, [&] { fired.push_back(monotonic_ns()); });
+    Nanos deadline = monotonic_ns() + 3 * kMillisecond;
+    t.start_at(deadline);
+    t.start_at(deadline);   // the same deadline again: still one expiry
+    CHECK(t.active());
+    CHECK(t.deadline() == deadline);
+    CHECK(loop.run_until([&] { return !fired.empty(); }, kSecond));
+    CHECK(fired.front() >= deadline);
+    CHECK_FALSE(t.active());
+    Timer settle(loop, [] {});
+    settle.start(10 * kMillisecond);
+    loop.run_until([&] { return !settle.active(); }, kSecond);   // run() would wait on the timer's descriptor forever
+    CHECK(fired.size() == 1);
+
+    t.start_at(monotonic_ns() - kSecond);
+    CHECK(loop.run_until([&] { return fired.size() == 2; }, kSecond));
+    t.start_at(0);   // 0 is no special value: a deadline long past, not "disarmed"
+    CHECK(loop.run_until([&] { return fired.size() == 3; }, kSecond));
+}
+
+TEST_CASE("a precise timer moved to a later or an earlier deadline fires only at the last one set") {
+    Loop loop;
+    int fired = 0;
+    PreciseTimer t(loop, [&] { ++fired; });
+    Nanos now = monotonic_ns();
+    t.start_at(now + 2 * kMillisecond);
+    t.start_at(now + 40 * kMillisecond);
+    Timer probe(loop, [] {});
+    probe.start(20 * kMillisecond);
+    loop.run_until([&] { return !probe.active(); }, kSecond);
+    CHECK(fired == 0);
+    t.start_at(monotonic_ns() + kMillisecond);
+    CHECK(loop.run_until([&] { return fired == 1; }, kSecond));
+    CHECK(monotonic_ns() < now + 40 * kMillisecond + 500 * kMillisecond);
 }
 
 TEST_CASE("async wakes the loop from another thread") {
@@ -120,4 +161,38 @@ TEST_CASE("poll reports a readable descriptor and refuses a bad one") {
     Poll bad(loop, -1, [](int, int) {});
     auto r = bad.start(UV_READABLE);
     CHECK_FALSE(r);
+}
+
+TEST_CASE("poll follows the events last asked for, and asking again for the same ones changes nothing") {
+    Loop loop;
+    int sv[2];
+    REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    int writable = 0, readable = 0;
+    Poll poll(loop, sv[0], [&](int status, int ev) {
+        CHECK(status == 0);
+        if (ev & UV_WRITABLE) ++writable;
+        if (ev & UV_READABLE) ++readable;
+    });
+    REQUIRE(poll.start(UV_WRITABLE));
+    CHECK(loop.run_until([&] { return writable > 0; }, 2 * kSecond));
+    REQUIRE(poll.start(UV_READABLE));   // a socket is always writable: only a new mask stops those reports
+    int seen = writable;
+    Timer settle(loop, [] {});
+    settle.start(20 * kMillisecond);
+    loop.run_until([&] { return !settle.active(); }, kSecond);
+    CHECK(writable == seen);
+    REQUIRE(poll.start(UV_READABLE));   // the same again
+    REQUIRE(write(sv[1], "x", 1) == 1);
+    CHECK(loop.run_until([&] { return readable > 0; }, 2 * kSecond));
+    poll.stop();
+    poll.stop();   // twice is harmless
+    char c;
+    REQUIRE(read(sv[0], &c, 1) == 1);
+    REQUIRE(poll.start(UV_READABLE));   // after a stop, watched again
+    readable = 0;
+    REQUIRE(write(sv[1], "y", 1) == 1);
+    CHECK(loop.run_until([&] { return readable > 0; }, 2 * kSecond));
+    poll.stop();
+    close(sv[0]);
+    close(sv[1]);
 }
