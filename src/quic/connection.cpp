@@ -545,7 +545,17 @@ void Connection::Impl::on_timer() {
         return;
     }
     if (state == State::closed) return;
-    int rv = ngtcp2_conn_handle_expiry(conn, now_ts());
+    ngtcp2_tstamp now = now_ts();
+    if (ngtcp2_conn_get_expiry(conn) > now) {
+        // Early: the timer was left at a deadline that has since moved later.
+        arm_timer(now);
+        return;
+    }
+    expire(now);
+}
+
+void Connection::Impl::expire(ngtcp2_tstamp now) {
+    int rv = ngtcp2_conn_handle_expiry(conn, now);
     if (rv == NGTCP2_ERR_IDLE_CLOSE) {
         CloseInfo info{CloseInfo::Kind::idle, false, 0, {}, {}};
         info.message = "connection to " + who() + " closed: idle for " + format_duration(idle_timeout());
@@ -565,15 +575,28 @@ void Connection::Impl::on_timer() {
     flush();
 }
 
-void Connection::Impl::arm_timer() {
+// Called at the end of every flush, so it must stay cheap: ngtcp2's expiry
+// moves with nearly every packet (idle, loss detection and pacing deadlines).
+// The timer is moved only when the expiry comes earlier; one left at an older,
+// earlier deadline fires early and on_timer() just re-arms it. An expiry that
+// is already due (typically the pacing time of the packet just written) is
+// handled here, once, instead of by a 1 ns timer and another trip through
+// epoll: for one request and its answer that was six system calls per packet.
+void Connection::Impl::arm_timer(ngtcp2_tstamp now) {
     if (state != State::handshake && state != State::established) return;
     ngtcp2_tstamp expiry = ngtcp2_conn_get_expiry(conn);
     if (expiry == UINT64_MAX) {
         timer->stop();
         return;
     }
-    ngtcp2_tstamp now = now_ts();
-    timer->start(expiry > now ? expiry - now : 0);
+    if (expiry <= now && !expiring_inline) {
+        expiring_inline = true;
+        expire(now);
+        expiring_inline = false;
+        return;
+    }
+    if (timer->active() && timer->deadline() <= expiry) return;
+    timer->start_at(expiry);
 }
 
 // --- sending -----------------------------------------------------------------
@@ -737,7 +760,7 @@ void Connection::Impl::flush() {
             break;
         }
     }
-    arm_timer();
+    arm_timer(ts);
 }
 
 // --- ngtcp2 callbacks ----------------------------------------------------------

@@ -81,6 +81,7 @@ struct Connection::Impl {
     bool close_requested = false;
     bool closed_reported = false;
     bool dirty = false;
+    bool expiring_inline = false;     // arm_timer() is handling a due expiry itself
     bool state_handed_over = false;   // server: on_connection has run
     bool refused_peer = false;        // our verify callback refused the peer's key
     bool got_stateless_reset = false;
@@ -94,8 +95,9 @@ struct Connection::Impl {
     // Packets and time.
     void on_packet(const ngtcp2_path& path, ByteSpan data);
     void on_timer();
+    void expire(ngtcp2_tstamp now);
     void flush();
-    void arm_timer();
+    void arm_timer(ngtcp2_tstamp now);
 
     // Ending.
     void start_close(const ngtcp2_ccerr& err, CloseInfo info);
