@@ -45,9 +45,12 @@ struct HostOptions {
     // default); 0 takes a quarter of that (at least 1 MiB), so that four busy
     // devices fit. A submit past the limit fails with a clear error.
     size_t max_inflight_bytes = 0;
-    // Control transfers only; bulk and interrupt transfers have no timeout
-    // (the client's driver decides when to give up, by unlinking).
-    std::chrono::milliseconds control_timeout{5000};
+    // Control transfers only; 0 (the default) means none, as for bulk and
+    // interrupt transfers: the client's driver decides when to give up, by
+    // unlinking, as with usbip-host. Some drivers wait longer than any fixed
+    // limit here would (timeout 0 in usb_control_msg, firmware updates), and a
+    // libusb timeout costs a timerfd_settime on submit and another on completion.
+    std::chrono::milliseconds control_timeout{0};
 };
 
 struct ClaimOptions {
