@@ -35,6 +35,10 @@ declare -A BASE=([usbip]=local [usbhop]=usbip)   # the ratio column: <col> / BAS
 declare -A R   # R[column,metric] = value
 
 net_lo
+# systemd-udevd runs for every column, as on a real machine (usbhop serve
+# needs it for libusb's hot-plug; before, only the usbhop column had it, and
+# its probing of the new disk ran during that column's measurements).
+udevd_start
 gadgets_init 2
 gadget_new ss 0x1209 0x4c42 "lab sourcesink"
 gadget_sourcesink ss pattern=2 bulk_buflen=65536 bulk_qlen=8
@@ -93,6 +97,8 @@ dd_mbps() {
 
 measure() {
   local col=$1 ss_addr out dev
+  # Measure a quiet system: udev has probed the devices this column brought.
+  udevadm settle --timeout=60 || true
   ss_addr=$(cat "$SS/busnum"):$(cat "$SS/devnum")
   say "$col: GET_DESCRIPTOR x $CTRL_N on $ss_addr"
   out=$(check "ctrl_rtt on $col" ctrl_rtt "$ss_addr" "$CTRL_N")
