@@ -3,19 +3,25 @@
 #
 #   columns   local   the gadgets on dummy_hcd, used directly
 #             usbip   the same gadgets through the kernel's usbip over loopback
+#             wg      kernel usbip inside a WireGuard tunnel: usbipd in a
+#                     network namespace behind a veth, the client in the
+#                     root namespace; the encrypted way people use USB/IP
+#                     today (LAB.md), measured in the same boot
 #             usbhop  the same gadgets through usbhop serve + usbhop attach
 #                     over loopback (QUIC, encrypted), set up as the attach-*
 #                     lab scenarios do (tests/lab/helpers/attach_lib.sh)
 #   rows      GET_DESCRIPTOR round trip p50/p99 (ctrl_rtt), SourceSink bulk
 #             IN/OUT with 8 x 64 KiB in flight (bulk_bench), mass storage
 #             dd O_DIRECT read/write
-#   ratios    usbip / local, and usbhop / kernel usbip (the goal: usbhop at
-#             least matches kernel usbip on every row)
+#   ratios    usbip / local, wg / usbip (what the tunnel costs), usbhop /
+#             kernel usbip (the goal: usbhop at least matches kernel usbip on
+#             every row) and usbhop / wg (against an encrypted transport)
 #
 # To add a column: write column_<name>_up (sets SS and DISK to the sysfs
 # folders of the SourceSink and disk devices as the measuring side sees
 # them) and column_<name>_down (undoes it), add <name> to COLUMNS, a title
-# to TITLE and what its ratio is taken against to BASE. --quick (CI) uses
+# to TITLE and its ratios to RATIOS ("a/b": column a over column b; printed
+# when both columns are in the run). --quick (CI) uses
 # small sizes: it proves the bench works, every column included. A column
 # that cannot be measured fails the run; no blank cell is ever printed.
 # lab-timeout: 1500
@@ -25,13 +31,14 @@
 if [ "${1:-}" = --quick ]; then CTRL_N=200 BULK_MIB=16 DISK_MIB=16
 else CTRL_N=2000 BULK_MIB=256 DISK_MIB=128
 fi
-COLUMNS=${LAB_BENCH_COLUMNS:-"local usbip usbhop"}
+COLUMNS=${LAB_BENCH_COLUMNS:-"local usbip wg usbhop"}
 # usbhop's max_udp_payload on both sides: loopback carries 64 KiB datagrams
 # (MTU 65536, which kernel usbip's TCP uses too); LAB_USBHOP_PAYLOAD=1452
 # measures the Ethernet-sized default instead.
 PAYLOAD=${LAB_USBHOP_PAYLOAD:-65000}
-declare -A TITLE=([local]="local (dummy_hcd)" [usbip]="kernel usbip" [usbhop]="usbhop (max_udp_payload $PAYLOAD)")
-declare -A BASE=([usbip]=local [usbhop]=usbip)   # the ratio column: <col> / BASE[col]
+declare -A TITLE=([local]="local (dummy_hcd)" [usbip]="kernel usbip" [wg]="kernel usbip in WireGuard"
+                  [usbhop]="usbhop (max_udp_payload $PAYLOAD)")
+RATIOS=(usbip/local wg/usbip usbhop/usbip usbhop/wg)
 declare -A R   # R[column,metric] = value
 
 net_lo
@@ -61,6 +68,40 @@ column_usbip_down() {
   wait_gone "$SS" 20; wait_gone "$DISK" 20
   usbip unbind -b "$(gadget_busid ss)" >/dev/null
   usbip unbind -b "$(gadget_busid disk)" >/dev/null
+}
+
+# wg: the same kernel usbip, its TCP inside a WireGuard tunnel. usbipd runs
+# in namespace wgs behind a veth (wg1, 10.77.0.2); the client attaches from
+# the root namespace through wg0 (10.77.0.1). Each interface is created in
+# its own namespace, where its UDP socket then lives.
+column_wg_up() {
+  mod wireguard
+  netns_new wgs
+  veth_link "" wgv0 192.168.77.1/24 wgs wgv1 192.168.77.2/24
+  wg genkey > /tmp/wg0.key; wg genkey > /tmp/wg1.key
+  ip link add wg0 type wireguard
+  wg set wg0 listen-port 51820 private-key /tmp/wg0.key \
+    peer "$(wg pubkey < /tmp/wg1.key)" allowed-ips 10.77.0.2/32 endpoint 192.168.77.2:51821
+  ip addr add 10.77.0.1/24 dev wg0; ip link set wg0 up
+  ip -n wgs link add wg1 type wireguard
+  ip netns exec wgs wg set wg1 listen-port 51821 private-key /tmp/wg1.key \
+    peer "$(wg pubkey < /tmp/wg0.key)" allowed-ips 10.77.0.1/32 endpoint 192.168.77.1:51820
+  ip -n wgs addr add 10.77.0.2/24 dev wg1; ip -n wgs link set wg1 up
+  mod usbip_host
+  pkill -x usbipd || true
+  check "starting usbipd in namespace wgs" ip netns exec wgs usbipd -D
+  check "usbip bind -b $(gadget_busid ss)" usbip bind -b "$(gadget_busid ss)"
+  check "usbip bind -b $(gadget_busid disk)" usbip bind -b "$(gadget_busid disk)"
+  SS=$(usbip_import "$(gadget_busid ss)" 10.77.0.2)
+  DISK=$(usbip_import "$(gadget_busid disk)" 10.77.0.2)
+  # Every byte really went through the tunnel: its peer has had a handshake.
+  wg show wg0 latest-handshakes | awk '$2 > 0 { ok = 1 } END { exit !ok }' || fail "no WireGuard handshake on wg0"
+}
+column_wg_down() {
+  column_usbip_down
+  pkill -x usbipd || true
+  ip link del wg0
+  ip netns del wgs
 }
 
 # usbhop: serve exports both gadgets (a [share] matching everything), attach
@@ -119,9 +160,10 @@ measure() {
   done
 }
 
-# A ratio's base must be in this run; otherwise the ratio is to local.
-for col in $COLUMNS; do
-  [ -z "${BASE[$col]:-}" ] || [[ " $COLUMNS " == *" ${BASE[$col]} "* ]] || BASE[$col]=local
+# Only the ratios whose two columns are both in this run.
+ratios=()
+for r in "${RATIOS[@]}"; do
+  [[ " $COLUMNS " == *" ${r%/*} "* && " $COLUMNS " == *" ${r#*/} "* ]] && ratios+=("$r")
 done
 
 for col in $COLUMNS; do
@@ -132,8 +174,7 @@ for col in $COLUMNS; do
 done
 
 # The table: one row per measurement, a column per way of reaching the
-# devices, then each non-local column's ratio to its base (BASE): for round
-# trips lower is better, for MB/s higher.
+# devices, then the ratios: for round trips lower is better, for MB/s higher.
 rows=("p50|GET_DESCRIPTOR round trip p50 (ms)" "p99|GET_DESCRIPTOR round trip p99 (ms)"
       "bulk_in|SourceSink bulk IN, 8 x 64 KiB in flight (MB/s)"
       "bulk_out|SourceSink bulk OUT, 8 x 64 KiB in flight (MB/s)"
@@ -143,14 +184,13 @@ echo
 echo "lab benchmark, $(uname -r), TCG $(nproc) vCPUs, one boot${1:+ ($1)}"
 head="| measurement |"; rule="|---|"
 for col in $COLUMNS; do head="$head ${TITLE[$col]:-$col} |"; rule="$rule---|"; done
-for col in $COLUMNS; do [ -z "${BASE[$col]:-}" ] || { head="$head ${col} / ${BASE[$col]} |"; rule="$rule---|"; }; done
+for r in "${ratios[@]}"; do head="$head ${r%/*} / ${r#*/} |"; rule="$rule---|"; done
 echo "$head"; echo "$rule"
 for r in "${rows[@]}"; do
   key=${r%%|*} line="| ${r#*|} |"
   for col in $COLUMNS; do line="$line ${R[$col,$key]} |"; done
-  for col in $COLUMNS; do
-    [ -n "${BASE[$col]:-}" ] || continue
-    line="$line $(awk -v a="${R[$col,$key]}" -v b="${R[${BASE[$col]},$key]:-}" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }') |"
+  for r in "${ratios[@]}"; do
+    line="$line $(awk -v a="${R[${r%/*},$key]}" -v b="${R[${r#*/},$key]}" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }') |"
   done
   echo "$line"
 done
@@ -166,12 +206,15 @@ if [[ " $COLUMNS " == *" usbhop "* ]]; then
   [ "$(grep -c . /tmp/ciphers)" = 2 ] || fail "gnutls-cli --benchmark-ciphers gave no AES-128-GCM / CHACHA20-POLY1305 figures: $(cat /tmp/ciphers)"
   echo
   echo "cipher ceiling in this guest, this boot (gnutls-cli --benchmark-ciphers, one vCPU); usbhop"
-  echo "encrypts every byte with one of these, kernel usbip sends plain text:"
+  echo "encrypts every byte with one of these; kernel usbip sends plain text (the wg column's"
+  echo "tunnel encrypts it in the kernel, ChaCha20-Poly1305):"
   sed 's/^ */  /' /tmp/ciphers
   echo
-  echo "encrypted reference, measured ELSEWHERE (LAB.md \"Reference figures\": another boot of this lab,"
-  echo "not comparable figure by figure): kernel usbip inside a WireGuard tunnel between two network"
-  echo "namespaces, server behind a veth: GET_DESCRIPTOR p50 2.0 ms, bulk IN 28 MB/s, bulk OUT 26 MB/s,"
-  echo "dd read 9.9 MB/s, dd write 10.2 MB/s (plain kernel usbip over the same veth, same boot:"
-  echo "0.78 ms, 92, 69, 31, 34 MB/s)."
+  if [[ " $COLUMNS " != *" wg "* ]]; then
+    echo "encrypted reference, measured ELSEWHERE (LAB.md \"Reference figures\": another boot of this lab,"
+    echo "not comparable figure by figure): kernel usbip inside a WireGuard tunnel between two network"
+    echo "namespaces, server behind a veth: GET_DESCRIPTOR p50 2.0 ms, bulk IN 28 MB/s, bulk OUT 26 MB/s,"
+    echo "dd read 9.9 MB/s, dd write 10.2 MB/s (plain kernel usbip over the same veth, same boot:"
+    echo "0.78 ms, 92, 69, 31, 34 MB/s)."
+  fi
 fi
