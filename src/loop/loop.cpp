@@ -157,7 +157,10 @@ Result<void> Poll::start(int events) {
         return {};
     }
     int rc = uv_poll_start(&b_->h, events, [](uv_poll_t* p, int status, int ev) {
-        if (auto* b = detail::live<Block>(p->data)) b->on_event(status, ev);
+        auto* b = detail::live<Block>(p->data);
+        if (!b) return;
+        if (status < 0) b->events = 0;   // libuv stops a watcher it reports an error for
+        b->on_event(status, ev);
     });
     if (rc != 0) return make_error("cannot watch descriptor: " + uv_error_text(rc), rc);
     b_->events = events;

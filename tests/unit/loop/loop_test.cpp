@@ -196,3 +196,22 @@ TEST_CASE("poll follows the events last asked for, and asking again for the same
     close(sv[0]);
     close(sv[1]);
 }
+
+TEST_CASE("poll that reported an error can be started again") {
+    // libuv stops a watcher when it reports an error for it; start() must
+    // then watch again, not take the old events for still watched.
+    Loop loop;
+    int fds[2];
+    REQUIRE(pipe(fds) == 0);
+    close(fds[0]);   // the write end now polls as an error
+    int errors = 0;
+    Poll poll(loop, fds[1], [&](int status, int) {
+        if (status < 0) ++errors;
+    });
+    REQUIRE(poll.start(UV_WRITABLE));
+    CHECK(loop.run_until([&] { return errors == 1; }, 2 * kSecond));
+    REQUIRE(poll.start(UV_WRITABLE));
+    CHECK(loop.run_until([&] { return errors == 2; }, 2 * kSecond));
+    poll.stop();
+    close(fds[1]);
+}
