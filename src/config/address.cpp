@@ -61,10 +61,19 @@ Result<Address> parse_address(std::string_view text, uint16_t default_port) {
         if (close == std::string_view::npos)
             return make_error("missing ']' in '" + std::string(s) + "' (expected [v6-address]:port)");
         std::string host(s.substr(1, close - 1));
-        std::string bare = host.substr(0, host.find('%'));  // a zone ("%eth0") is allowed after the address
+        size_t percent = host.find('%');
+        std::string bare = host.substr(0, percent);  // a zone ("%eth0", "%2") is allowed after the address
         in6_addr a;
-        if (host.empty() || inet_pton(AF_INET6, bare.c_str(), &a) != 1)
+        if (bare.empty() || inet_pton(AF_INET6, bare.c_str(), &a) != 1)
             return make_error("malformed IPv6 address '" + host + "' in '" + std::string(s) + "'");
+        if (percent != std::string::npos) {
+            // An interface name or index: what the kernel takes (IFNAMSIZ, no '/', ':' or blanks).
+            std::string zone = host.substr(percent + 1);
+            if (zone.empty()) return make_error("empty zone after '%' in '" + std::string(s) + "'");
+            if (zone.size() > 15 || zone.find_first_of("/:% \t") != std::string::npos)
+                return make_error("zone '" + zone + "' in '" + std::string(s) +
+                                  "' is not an interface name (at most 15 characters, no '/', ':', '%' or blanks)");
+        }
         out.host = host;
         std::string_view rest = s.substr(close + 1);
         if (!rest.empty()) {

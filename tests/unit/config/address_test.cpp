@@ -18,6 +18,7 @@ TEST_CASE("addresses people write parse to host and port") {
         {"[::]:7575", "::", 7575},
         {"[2001:db8::1]", "2001:db8::1", 7575},
         {"[fe80::1%eth0]:9", "fe80::1%eth0", 9},
+        {"[fe80::1%2]:9", "fe80::1%2", 9},
         {"  pi.local:65535  ", "pi.local", 65535},
     };
     for (const Case& c : cases) {
@@ -48,6 +49,13 @@ TEST_CASE("malformed addresses are refused with the reason") {
         {"[::1]7575", "unexpected '7575' after ']' in '[::1]7575'"},
         {"300.1.1.1:5", "malformed IPv4 address '300.1.1.1'"},
         {"bad host:5", "unexpected character ' ' in host 'bad host'"},
+        {"[::1%]:1", "empty zone after '%' in '[::1%]:1'"},
+        {"[%eth0]:1", "malformed IPv6 address '%eth0' in '[%eth0]:1'"},
+        {"[fe80::1%a/b]:1",
+         "zone 'a/b' in '[fe80::1%a/b]:1' is not an interface name (at most 15 characters, no '/', ':', '%' or blanks)"},
+        {"[fe80::1%averyveryverylongname]:1",
+         "zone 'averyveryverylongname' in '[fe80::1%averyveryverylongname]:1' is not an interface name (at most 15 "
+         "characters, no '/', ':', '%' or blanks)"},
     };
     for (const Case& c : cases) {
         CAPTURE(c.text);
