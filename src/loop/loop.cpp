@@ -174,17 +174,16 @@ void Poll::stop() {
 }
 
 PreciseTimer::PreciseTimer(Loop& loop, std::function<void()> on_fire) : on_fire_(std::move(on_fire)) {
-    fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    assert(fd_ >= 0);
-    poll_ = std::make_unique<Poll>(loop, fd_, [this](int, int) { on_readable(); });
+    fd_.reset(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
+    assert(fd_);
+    poll_ = std::make_unique<Poll>(loop, fd_.get(), [this](int, int) { on_readable(); });
     auto started = poll_->start(UV_READABLE);
     assert(started);
     (void)started;
 }
 
 PreciseTimer::~PreciseTimer() {
-    poll_.reset();   // uv_close removes the descriptor from epoll before it is closed
-    if (fd_ >= 0) close(fd_);
+    poll_.reset();   // uv_close removes the descriptor from epoll before fd_ closes it
 }
 
 void PreciseTimer::start(Nanos timeout) { start_at(monotonic_ns() + timeout); }
@@ -196,7 +195,7 @@ void PreciseTimer::start_at(Nanos deadline) {
     itimerspec spec{};
     spec.it_value.tv_sec = static_cast<time_t>(t / kSecond);
     spec.it_value.tv_nsec = static_cast<long>(t % kSecond);
-    timerfd_settime(fd_, TFD_TIMER_ABSTIME, &spec, nullptr);
+    timerfd_settime(fd_.get(), TFD_TIMER_ABSTIME, &spec, nullptr);
     armed_ = true;
     deadline_ = t;
 }
@@ -204,13 +203,13 @@ void PreciseTimer::start_at(Nanos deadline) {
 void PreciseTimer::stop() {
     if (!armed_) return;
     itimerspec spec{};
-    timerfd_settime(fd_, 0, &spec, nullptr);
+    timerfd_settime(fd_.get(), 0, &spec, nullptr);
     armed_ = false;
 }
 
 void PreciseTimer::on_readable() {
     uint64_t expirations;
-    if (read(fd_, &expirations, sizeof expirations) != sizeof expirations) return;
+    if (read(fd_.get(), &expirations, sizeof expirations) != sizeof expirations) return;
     if (!armed_) return;
     armed_ = false;
     on_fire_();

@@ -20,6 +20,7 @@
 
 #include "util/result.hpp"
 #include "util/time.hpp"
+#include "util/unique_fd.hpp"
 
 namespace usbhop::loop {
 
@@ -151,7 +152,7 @@ public:
 private:
     void on_readable();
     std::function<void()> on_fire_;
-    int fd_ = -1;
+    UniqueFd fd_;   // the timerfd
     bool armed_ = false;
     Nanos deadline_ = 0;
     std::unique_ptr<Poll> poll_;
