@@ -51,7 +51,8 @@ const Command kCommands[] = {
      true,
      run_serve},
     {"attach", "<peer> [device...]", "use a peer's shared USB devices on this machine",
-     "Connects to <peer> (a [peer] name, a node ID reached through the relay, or node-id@host:port) and makes its "
+     "Connects to <peer> (a [peer] name, a node ID reached through [client] relay, node-id@host:port, or a relay "
+     "ticket node-id+relay-node-id@relay-host:port as 'usbhop id --server' prints it on the server) and makes its "
      "devices appear here through the kernel's vhci_hcd. A device is named by bus path (1-1.2) or vendor:product "
      "(0781:5583) or serial number. Stays in the foreground, prints one line per device attached or detached, keeps "
      "the devices attached through network trouble (reconnecting and resuming within the server's grace period), "
@@ -92,7 +93,9 @@ const Command kCommands[] = {
      run_relay},
     {"id", "", "print this node's ID (creating its key on first use)",
      "Prints the node ID of this machine's key: what a peer adds with 'usbhop trust'. The key is created (mode "
-     "0600, in a 0700 directory) when it does not exist yet; a key file readable by group or others is refused.",
+     "0600, in a 0700 directory) when it does not exist yet; a key file readable by group or others is refused. With "
+     "--server and a [server] relay, it also prints on standard error the relay ticket that 'usbhop attach' on a "
+     "client takes to reach this server through that relay.",
      kIdOptions, 0, 0, true, run_id},
     {"trust", "<node-id> [comment...]", "allow a node to use this server (or relay)",
      "Checks <node-id> (56 characters with a checksum, so a typo is caught) and appends it, with the comment, to "
