@@ -378,10 +378,11 @@ void Server::settle(Session& session) {
         PeerLink* link = session.link();
         if (a.claim_error()) {
             if (link)
+                // usb::Host's claim errors already begin with the bus path.
                 link->send_control(proto::AttachError{a.wire_device_id(), proto::Reason::kClaimFailed, "",
-                                                      a.path() + ": " + a.claim_error()->message});
-            log::write(log::Level::warning, {{"PEER", session.label()}, {"DEVICE", a.path()}}, "cannot claim %s: %s",
-                       a.path().c_str(), a.claim_error()->message.c_str());
+                                                      a.claim_error()->message});
+            log::write(log::Level::warning, {{"PEER", session.label()}, {"DEVICE", a.path()}}, "cannot claim %s",
+                       a.claim_error()->message.c_str());
         } else if (link) {
             link->send_control(proto::Detached{id, a.end_reason(), a.end_message()});
             link->finish_streams(id);
