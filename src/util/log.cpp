@@ -37,12 +37,16 @@ void init() { g_journal = stderr_is_journal(); }
 bool to_journal() { return g_journal; }
 
 void write(Level level, std::initializer_list<Field> fields, const char* fmt, ...) {
-    if (!enabled(level)) return;
-    char buf[2048];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    vwrite(level, fields, fmt, ap);
     va_end(ap);
+}
+
+void vwrite(Level level, std::initializer_list<Field> fields, const char* fmt, va_list ap) {
+    if (!enabled(level)) return;
+    char buf[2048];
+    vsnprintf(buf, sizeof buf, fmt, ap);
 
     if (g_journal) {
         std::vector<std::string> items;

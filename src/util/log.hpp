@@ -6,6 +6,7 @@
 // `journalctl -u usbhop PEER=...` works. -v / -q move the threshold.
 #pragma once
 
+#include <cstdarg>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -29,11 +30,18 @@ bool to_journal();
 
 void write(Level level, std::initializer_list<Field> fields, const char* fmt, ...)
     __attribute__((format(printf, 3, 4)));
+void vwrite(Level level, std::initializer_list<Field> fields, const char* fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
+// printf-style, checked by the compiler like write(): a format that does not
+// match its arguments, or a message passed as the format, fails the build.
 #define USBHOP_LOG_DEFINE(name, lvl)                                                               \
-    template <typename... A>                                                                       \
-    inline void name(const char* fmt, A... a) {                                                    \
-        if (enabled(Level::lvl)) write(Level::lvl, {}, fmt, a...);                                 \
+    __attribute__((format(printf, 1, 2))) inline void name(const char* fmt, ...) {                 \
+        if (!enabled(Level::lvl)) return;                                                          \
+        va_list ap;                                                                                \
+        va_start(ap, fmt);                                                                         \
+        vwrite(Level::lvl, {}, fmt, ap);                                                           \
+        va_end(ap);                                                                                \
     }
 USBHOP_LOG_DEFINE(error, error)
 USBHOP_LOG_DEFINE(warning, warning)
