@@ -76,6 +76,15 @@ struct Config {
     std::vector<Peer> peers;  // [peer "name"], in file order
     RelaySettings relay;
 
+    // The roles the file has a section for ([share] counts as server, [peer]
+    // as client). `usbhop id` and `usbhop trust` default to the role of a file
+    // that configures only one.
+    enum class Role { server, client, relay };
+    struct Roles {
+        bool server = false, client = false, relay = false;
+    } roles;
+    std::optional<Role> only_role() const;
+
     const Peer* find_peer(std::string_view name) const;
 };
 
