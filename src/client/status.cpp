@@ -99,14 +99,16 @@ std::string connection_json(std::string_view role, int pid, const quic::PathRepo
     }
     return "{\"role\":" + json_string(role) + ",\"pid\":" + std::to_string(pid) + ",\"peer\":" + json_string(r.peer) +
            ",\"state\":" + json_string(r.state) + ",\"path\":" + json_string(quic::path_kind_name(r.path)) +
-           ",\"via\":" + json_or_null(r.via) + ",\"address\":" + json_or_null(r.address) + ",\"rtt_ms\":" + rtt + "}";
+           ",\"via\":" + json_or_null(r.via) + ",\"address\":" + json_or_null(r.address) + ",\"rtt_ms\":" + rtt +
+           ",\"cipher\":" + json_or_null(r.cipher) + "}";
 }
 
 std::string connection_line(std::string_view role, const quic::PathReport& r) {
     char b[256];
-    std::snprintf(b, sizeof b, "%-7s %-9s %-10s %-30s %-24s %s", std::string(role).c_str(), r.peer.substr(0, 8).c_str(),
-                  r.state.c_str(), path_text(r).c_str(), r.address.empty() ? "-" : r.address.c_str(),
-                  rtt_text(r).c_str());
+    std::snprintf(b, sizeof b, "%-7s %-9s %-10s %-30s %-24s %-9s %s", std::string(role).c_str(),
+                  r.peer.substr(0, 8).c_str(), r.state.c_str(), path_text(r).c_str(),
+                  r.address.empty() ? "-" : r.address.c_str(), rtt_text(r).c_str(),
+                  r.cipher.empty() ? "-" : r.cipher.c_str());
     return b;
 }
 
@@ -153,7 +155,8 @@ int status(const Context& ctx, bool json) {
     for (const auto& f : files)
         for (const auto& r : f.reports) {
             if (!header) {
-                std::printf("\n%-7s %-9s %-10s %-30s %-24s %s\n", "ROLE", "PEER", "STATE", "PATH", "ADDRESS", "RTT");
+                std::printf("\n%-7s %-9s %-10s %-30s %-24s %-9s %s\n", "ROLE", "PEER", "STATE", "PATH", "ADDRESS",
+                            "RTT", "CIPHER");
                 header = true;
             }
             std::printf("%s\n", connection_line(f.role, r).c_str());

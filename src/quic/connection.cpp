@@ -24,15 +24,16 @@ constexpr size_t kMaxVecs = 16;
 // + AEAD tag (16) + DATAGRAM frame type and length (3).
 constexpr size_t kDatagramOverhead = 44;
 
-// Ciphers: AES-128-GCM first. GnuTLS's NORMAL picks AES-256-GCM, whose 14
-// rounds cost 40 % more than AES-128's 10 on a CPU without AES instructions
-// (the lab's TCG guest: AES was a third of both ends' CPU time on bulk
-// transfers); AES-128-GCM is TLS 1.3's mandatory suite and strong enough.
-// ChaCha20 next (fast without AES instructions), then AES-256-GCM.
-const char* kPriority =
-    "%DISABLE_TLS13_COMPAT_MODE:NORMAL:-VERS-ALL:+VERS-TLS1.3:"
-    "-CIPHER-ALL:+AES-128-GCM:+CHACHA20-POLY1305:+AES-256-GCM:"
-    "+CTYPE-CLI-RAWPK:+CTYPE-SRV-RAWPK:-CTYPE-CLI-X509:-CTYPE-SRV-X509";
+// The TLS priority of each end, for the AEAD this CPU is fast at (cipher.hpp).
+// Endpoint::create has already refused a bad USBHOP_CIPHER.
+const std::string& priority(bool server) {
+    static const Cipher first = [] {
+        auto c = preferred_cipher();
+        return c ? *c : Cipher::aes_128_gcm;
+    }();
+    static const std::string client_priority = tls_priority(false, first), server_priority = tls_priority(true, first);
+    return server ? server_priority : client_priority;
+}
 
 Connection::Impl* impl_of(void* user_data) { return static_cast<Connection::Impl*>(user_data); }
 
@@ -336,7 +337,7 @@ Result<void> Connection::Impl::setup_tls() {
     int rc = server ? ngtcp2_crypto_gnutls_configure_server_session(tls)
                     : ngtcp2_crypto_gnutls_configure_client_session(tls);
     if (rc != 0) return make_error("TLS: cannot configure the QUIC session");
-    if ((rc = gnutls_priority_set_direct(tls, kPriority, nullptr)) < 0)
+    if ((rc = gnutls_priority_set_direct(tls, priority(server).c_str(), nullptr)) < 0)
         return make_error(std::string("TLS priority: ") + gnutls_strerror(rc), rc);
     if ((rc = gnutls_credentials_set(tls, GNUTLS_CRD_CERTIFICATE, ep.credentials->get())) < 0)
         return make_error(std::string("TLS credentials: ") + gnutls_strerror(rc), rc);
@@ -771,7 +772,7 @@ int Connection::Impl::on_handshake_completed() {
         peer_label = peer.short_string() + "…";
         log::info("peer %s connected from %s (%s)", peer_label.c_str(),
                   loop::SocketAddress(ngtcp2_conn_get_path(conn)->remote.addr).to_string().c_str(),
-                  gnutls_cipher_get_name(gnutls_cipher_get(tls)));
+                  cipher_label(gnutls_cipher_get_name(gnutls_cipher_get(tls))).c_str());
         state_handed_over = true;
         if (ep.on_connection) ep.on_connection(*self);
         if (handlers.on_established) handlers.on_established();
@@ -787,7 +788,7 @@ int Connection::Impl::on_handshake_confirmed() {
         peer_label = peer.short_string() + "…";
         log::info("connected to %s at %s (%s)", peer_label.c_str(),
                   loop::SocketAddress(ngtcp2_conn_get_path(conn)->remote.addr).to_string().c_str(),
-                  gnutls_cipher_get_name(gnutls_cipher_get(tls)));
+                  cipher_label(gnutls_cipher_get_name(gnutls_cipher_get(tls))).c_str());
         if (handlers.on_established) handlers.on_established();
     }
     return 0;
@@ -889,6 +890,7 @@ PathInfo Connection::Impl::path_info() const {
     info.bytes_in_flight = ci.bytes_in_flight;
     info.bytes_sent = bytes_sent;
     info.bytes_received = bytes_received;
+    if (state == State::established) info.cipher = cipher_label(gnutls_cipher_get_name(gnutls_cipher_get(tls)));
     return info;
 }
 

@@ -52,6 +52,7 @@ Endpoint::~Endpoint() {
 
 Result<std::unique_ptr<Endpoint>> Endpoint::create(loop::Loop& loop, const identity::NodeKey& key,
                                                    const loop::SocketAddress& bind, Config config) {
+    if (auto cipher = preferred_cipher(); !cipher) return cipher.error();  // a bad USBHOP_CIPHER
     auto impl = std::make_unique<Impl>(loop, config);
     impl->id = key.id();
     auto cred = Credentials::create(key);

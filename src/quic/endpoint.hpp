@@ -87,6 +87,7 @@ struct PathInfo {
     uint64_t bytes_in_flight = 0;
     uint64_t bytes_sent = 0;       // UDP payload bytes, this connection
     uint64_t bytes_received = 0;
+    std::string cipher;            // "aes-128-gcm", "chacha20-poly1305"; empty until established
 };
 
 struct CloseInfo {

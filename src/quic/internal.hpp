@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "loop/udp.hpp"
+#include "quic/cipher.hpp"
 #include "quic/endpoint.hpp"
 #include "quic/send_buffer.hpp"
 
