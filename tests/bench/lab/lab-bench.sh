@@ -117,6 +117,8 @@ column_usbhop_up() {
   SS=$(imported 1209 4c42); DISK=$(imported 1d6b 0104)
   wait_for 20 "$SS to be configured" grep -q . "$SS/bConfigurationValue"
   wait_for 20 "$DISK to be configured" grep -q . "$DISK/bConfigurationValue"
+  # The AEAD the connection chose for this guest's CPU (serve's connect line).
+  USBHOP_CIPHER_USED=$(sed -n 's/.*connected from .* (\([a-z0-9-]*\))$/\1/p' "$SV/serve.log" | tail -n 1)
 }
 column_usbhop_down() {
   attach_stop
@@ -209,6 +211,7 @@ if [[ " $COLUMNS " == *" usbhop "* ]]; then
   echo "encrypts every byte with one of these; kernel usbip sends plain text (the wg column's"
   echo "tunnel encrypts it in the kernel, ChaCha20-Poly1305):"
   sed 's/^ */  /' /tmp/ciphers
+  echo "usbhop's connection used ${USBHOP_CIPHER_USED:-(none found in the serve log)}, chosen for this CPU (quic/cipher.hpp)."
   echo
   if [[ " $COLUMNS " != *" wg "* ]]; then
     echo "encrypted reference, measured ELSEWHERE (LAB.md \"Reference figures\": another boot of this lab,"
