@@ -6,39 +6,19 @@
 // Detaching a port makes the kernel close its socket; the owning attach
 // process sees that, lets the device go at the server and prints the line.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 
 #include "client/client.hpp"
-#include "client/json.hpp"
 #include "client/selection.hpp"
 #include "client/status.hpp"
 #include "quic/path_report.hpp"
+#include "util/json.hpp"
 #include "util/log.hpp"
 #include "vhci/vhci.hpp"
 
 namespace usbhop::client {
-
-std::string json_string(std::string_view s) {
-    std::string o = "\"";
-    for (char c : s) {
-        switch (c) {
-        case '"': o += "\\\""; break;
-        case '\\': o += "\\\\"; break;
-        case '\n': o += "\\n"; break;
-        case '\t': o += "\\t"; break;
-        default:
-            if (static_cast<unsigned char>(c) < 0x20) {
-                char b[8];
-                std::snprintf(b, sizeof b, "\\u%04x", c);
-                o += b;
-            } else {
-                o += c;
-            }
-        }
-    }
-    return o + "\"";
-}
 
 namespace {
 
@@ -80,7 +60,7 @@ std::string path_text(const quic::PathReport& r) {
     return quic::path_kind_name(r.path);
 }
 
-std::string json_or_null(const std::string& s) { return s.empty() ? "null" : json_string(s); }
+util::Json string_or_null(const std::string& s) { return s.empty() ? util::Json() : util::Json(s); }
 
 bool names(const vhci::AttachedDevice& d, const std::string& text) {
     if (text == std::to_string(d.port)) return true;
@@ -90,17 +70,22 @@ bool names(const vhci::AttachedDevice& d, const std::string& text) {
 
 }  // namespace
 
+static util::Json connection_object(std::string_view role, int pid, const quic::PathReport& r) {
+    util::Json rtt;  // null when not connected
+    if (r.path != quic::PathKind::none) rtt = std::round(static_cast<double>(r.rtt) / (kMillisecond / 1000)) / 1000.0;  // ms, three decimals
+    return {{"role", role},
+            {"pid", pid},
+            {"peer", r.peer},
+            {"state", r.state},
+            {"path", quic::path_kind_name(r.path)},
+            {"via", string_or_null(r.via)},
+            {"address", string_or_null(r.address)},
+            {"rtt_ms", rtt},
+            {"cipher", string_or_null(r.cipher)}};
+}
+
 std::string connection_json(std::string_view role, int pid, const quic::PathReport& r) {
-    std::string rtt = "null";
-    if (r.path != quic::PathKind::none) {
-        char b[32];
-        std::snprintf(b, sizeof b, "%.3f", static_cast<double>(r.rtt) / kMillisecond);
-        rtt = b;
-    }
-    return "{\"role\":" + json_string(role) + ",\"pid\":" + std::to_string(pid) + ",\"peer\":" + json_string(r.peer) +
-           ",\"state\":" + json_string(r.state) + ",\"path\":" + json_string(quic::path_kind_name(r.path)) +
-           ",\"via\":" + json_or_null(r.via) + ",\"address\":" + json_or_null(r.address) + ",\"rtt_ms\":" + rtt +
-           ",\"cipher\":" + json_or_null(r.cipher) + "}";
+    return util::json_text(connection_object(role, pid, r));
 }
 
 std::string connection_line(std::string_view role, const quic::PathReport& r) {
@@ -120,26 +105,22 @@ int status(const Context& ctx, bool json) {
     }
     auto files = quic::load_reports(ctx.rundir, vhci::process_alive);
     if (json) {
-        std::string o = "{\"devices\":[";
-        for (size_t i = 0; i < entries->size(); ++i) {
-            const auto& d = (*entries)[i];
-            o += i ? ",\n  " : "\n  ";
-            o += "{\"port\":" + std::to_string(d.port) + ",\"device\":" + json_string(id_of(d)) +
-                 ",\"description\":" + json_string(d.description) + ",\"bus_path\":" + json_string(d.bus_path) +
-                 ",\"peer\":" + json_string(d.peer) + ",\"speed\":" + json_string(vhci::speed_name(d.speed)) +
-                 ",\"devid\":" + std::to_string(d.devid) + ",\"attached_at\":" + std::to_string(d.attached_at) +
-                 ",\"pid\":" + std::to_string(d.pid) + "}";
+        // docs/json.md, "usbhop status".
+        util::Json devices = util::Json::array(), connections = util::Json::array();
+        for (const auto& d : *entries) {
+            util::Json o{{"port", d.port}};
+            o.update(util::device_json({d.bus_path, d.vendor, d.product, vhci::speed_name(d.speed)}));
+            o["description"] = d.description;
+            o["peer"] = d.peer;
+            o["devid"] = d.devid;
+            o["attached_at"] = d.attached_at;
+            o["pid"] = d.pid;
+            devices.push_back(std::move(o));
         }
-        o += entries->empty() ? "],\"connections\":[" : "\n],\"connections\":[";
-        bool first = true;
         for (const auto& f : files)
-            for (const auto& r : f.reports) {
-                o += first ? "\n  " : ",\n  ";
-                o += connection_json(f.role, f.pid, r);
-                first = false;
-            }
-        o += first ? "]}" : "\n]}";
-        std::printf("%s\n", o.c_str());
+            for (const auto& r : f.reports) connections.push_back(connection_object(f.role, f.pid, r));
+        std::printf("{\"devices\":%s,\n\"connections\":%s}\n", util::json_lines(devices).c_str(),
+                    util::json_lines(connections).c_str());
         return 0;
     }
     if (entries->empty()) {

@@ -7,43 +7,17 @@
 
 #include "server/exports.hpp"
 #include "usb/host.hpp"
+#include "util/json.hpp"
 
 namespace usbhop::server {
 
 namespace {
-
-std::string json_string(std::string_view s) {
-    std::string out = "\"";
-    for (unsigned char c : s) {
-        switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\t': out += "\\t"; break;
-        default:
-            if (c < 0x20) {
-                char buf[8];
-                snprintf(buf, sizeof buf, "\\u%04x", c);
-                out += buf;
-            } else {
-                out += static_cast<char>(c);
-            }
-        }
-    }
-    return out + "\"";
-}
 
 // Device strings come from the device: keep a table on one line each.
 std::string printable(std::string_view s) {
     std::string out;
     for (unsigned char c : s) out += (c < 0x20 || c == 0x7f) ? '?' : static_cast<char>(c);
     return out;
-}
-
-std::string hex4(uint16_t v) {
-    char buf[8];
-    snprintf(buf, sizeof buf, "%04x", v);
-    return buf;
 }
 
 std::string display_name(const usb::DeviceInfo& d) {
@@ -55,37 +29,33 @@ std::string display_name(const usb::DeviceInfo& d) {
     return name;
 }
 
+// docs/json.md, "usbhop list".
 void print_json(const config::Config& config, const std::vector<const usb::DeviceInfo*>& devices) {
-    std::string out = "[";
-    bool first = true;
+    util::Json all = util::Json::array();
     for (const usb::DeviceInfo* d : devices) {
         auto rules = matching_rules(config.shares, *d);
-        out += first ? "\n" : ",\n";
-        first = false;
-        out += "  {\"bus_path\": " + json_string(d->path) + ", \"busnum\": " + std::to_string(d->bus) +
-               ", \"devnum\": " + std::to_string(d->address) + ", \"device_id\": " +
-               std::to_string(wire_device_id(*d)) + ", \"vendor\": \"" + hex4(d->vendor) + "\", \"product\": \"" +
-               hex4(d->product) + "\", \"manufacturer\": " + json_string(d->manufacturer) +
-               ", \"product_name\": " + json_string(d->product_name) + ", \"serial\": " + json_string(d->serial) +
-               ", \"speed\": \"" + speed_name(d->speed) + "\", \"hub\": " + (d->is_hub ? "true" : "false") +
-               ", \"shared\": " + (rules.empty() ? "false" : "true") + ", \"shares\": [";
-        for (size_t i = 0; i < rules.size(); ++i) {
-            const config::ExportRule& r = *rules[i];
-            out += (i ? ", " : "") + std::string("{\"name\": ") + json_string(r.name) + ", \"peers\": ";
-            if (r.peers.empty()) {
-                out += "\"all\"";
-            } else {
-                out += "[";
-                for (size_t j = 0; j < r.peers.size(); ++j)
-                    out += (j ? ", " : "") + json_string(r.peers[j].to_string());
-                out += "]";
+        util::Json o = util::device_json({d->path, d->vendor, d->product, speed_name(d->speed)});
+        o["manufacturer"] = d->manufacturer;
+        o["product_name"] = d->product_name;
+        o["serial"] = d->serial;
+        o["busnum"] = d->bus;
+        o["devnum"] = d->address;
+        o["device_id"] = wire_device_id(*d);
+        o["hub"] = d->is_hub;
+        o["shared"] = !rules.empty();
+        util::Json shares = util::Json::array();
+        for (const config::ExportRule* r : rules) {
+            util::Json peers = "all";
+            if (!r->peers.empty()) {
+                peers = util::Json::array();
+                for (const auto& p : r->peers) peers.push_back(p.to_string());
             }
-            out += "}";
+            shares.push_back({{"name", r->name}, {"peers", peers}});
         }
-        out += "]}";
+        o["shares"] = std::move(shares);
+        all.push_back(std::move(o));
     }
-    out += first ? "]\n" : "\n]\n";
-    fputs(out.c_str(), stdout);
+    std::printf("%s\n", util::json_lines(all).c_str());
 }
 
 void print_table(const config::Config& config, const std::vector<const usb::DeviceInfo*>& devices) {
@@ -93,7 +63,7 @@ void print_table(const config::Config& config, const std::vector<const usb::Devi
         puts("no USB devices on this machine");
         return;
     }
-    printf("%-10s %-9s %-6s %-32s %-16s %s\n", "PATH", "ID", "SPEED", "NAME", "SERIAL", "SHARED");
+    printf("%-10s %-9s %-10s %-32s %-16s %s\n", "PATH", "ID", "SPEED", "NAME", "SERIAL", "SHARED");
     for (const usb::DeviceInfo* d : devices) {
         std::string shared;
         if (d->is_hub) shared = "no (hub)";
@@ -103,8 +73,8 @@ void print_table(const config::Config& config, const std::vector<const usb::Devi
         }
         if (shared.empty()) shared = "no";
         std::string serial = d->serial.empty() ? "-" : printable(d->serial);
-        printf("%-10s %s:%s %-6s %-32s %-16s %s\n", d->path.c_str(), hex4(d->vendor).c_str(),
-               hex4(d->product).c_str(), speed_name(d->speed), display_name(*d).c_str(), serial.c_str(),
+        printf("%-10s %s:%s %-10s %-32s %-16s %s\n", d->path.c_str(), util::hex4(d->vendor).c_str(),
+               util::hex4(d->product).c_str(), speed_name(d->speed), display_name(*d).c_str(), serial.c_str(),
                shared.c_str());
     }
 }

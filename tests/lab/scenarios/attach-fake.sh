@@ -64,7 +64,7 @@ say "usbhop status"
 $U status | tee /tmp/status.out
 grep -q '1209:0001' /tmp/status.out || fail "status does not show the device"
 $U status --json | tee /tmp/status.json
-grep -q '"device":"1209:0001"' /tmp/status.json || fail "status --json does not show the device"
+grep -q '"vendor":"1209","product":"0001"' /tmp/status.json || fail "status --json does not show the device"
 
 say "bulk echo through usbfs, vhci and usbhop"
 check "echo" attach_bulk echo 65536 16

@@ -127,11 +127,11 @@ TEST_CASE("status --json gives every field, null where there is none") {
     CHECK(client::connection_json("serve", 4242, relayed()) ==
           "{\"role\":\"serve\",\"pid\":4242,\"peer\":\"" + kPeer +
               "\",\"state\":\"ready\",\"path\":\"relayed\",\"via\":\"203.0.113.5:7576\","
-              "\"address\":\"198.51.100.7:41234\",\"rtt_ms\":48.210,\"cipher\":\"chacha20-poly1305\"}");
+              "\"address\":\"198.51.100.7:41234\",\"rtt_ms\":48.21,\"cipher\":\"chacha20-poly1305\"}");
     CHECK(client::connection_json("attach", 7, direct()) ==
           "{\"role\":\"attach\",\"pid\":7,\"peer\":\"" + kPeer +
               "\",\"state\":\"ready\",\"path\":\"direct\",\"via\":null,\"address\":\"[2001:db8::7]:7575\","
-              "\"rtt_ms\":1.840,\"cipher\":\"aes-128-gcm\"}");
+              "\"rtt_ms\":1.84,\"cipher\":\"aes-128-gcm\"}");
     CHECK(client::connection_json("attach", 7, not_connected()) ==
           "{\"role\":\"attach\",\"pid\":7,\"peer\":\"" + kPeer +
               "\",\"state\":\"waiting_to_reconnect\",\"path\":\"none\",\"via\":null,\"address\":null,\"rtt_ms\":null,"
