@@ -18,6 +18,8 @@ const Option kListOptions[] = {
 };
 const Option kStatusOptions[] = {
     {"json", 0, "", "print machine-readable JSON instead of a table (default: table)"},
+    {"watch", 'w', "SECONDS",
+     "redraw the table in place every SECONDS (0.1 to 3600, e.g. 1) until Ctrl-C, like watch(1) (default: print once)"},
 };
 const Option kIdOptions[] = {
     {"server", 0, "", "the key of [server] identity (default " USBHOP_STATEDIR "/identity.key)"},

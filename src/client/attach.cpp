@@ -50,7 +50,10 @@ Attacher::Attacher(loop::Loop& loop, const identity::NodeKey& key, Session::Opti
           session_.stop("usbhop attach is stopping");
           finished_ = true;
       }),
-      report_timer_(loop, [this] { report_path(); }) {}
+      report_timer_(loop, [this] {
+          report_path();
+          report_traffic();
+      }) {}
 
 Attacher::~Attacher() {
     for (auto& [id, a] : attachments_) {
@@ -79,6 +82,29 @@ void Attacher::report_path() {
         !saved && !warned_report_) {
         warned_report_ = true;
         log::warning("usbhop status will not show this connection: %s", saved.error().message.c_str());
+    }
+}
+
+// Rewrites each attached device's state file with its live numbers (status
+// shows them), when they changed.
+void Attacher::report_traffic() {
+    const Nanos now = monotonic_ns();
+    for (auto it = recorded_.begin(); it != recorded_.end();) {
+        auto a = attachments_.find(it->first);
+        if (a == attachments_.end()) {
+            it = recorded_.erase(it);
+            continue;
+        }
+        const UrbCounters& c = a->second->counters();
+        Recorded& r = it->second;
+        r.rate.sample(now, c.bytes_in, c.bytes_out);
+        vhci::AttachedDevice::Traffic t{a->second->urbs_in_flight(), c.urbs, c.bytes_in, c.bytes_out,
+                                        r.rate.rate_in(), r.rate.rate_out(), c.errors, c.unlinks};
+        if (t != r.entry.traffic) {
+            r.entry.traffic = t;
+            (void)state_.save(r.entry);  // the first save, at attach time, said why if it failed
+        }
+        ++it;
     }
 }
 
@@ -189,6 +215,7 @@ void Attacher::on_attach_ok(const proto::AttachOk& ok) {
         log::warning("cannot record the attachment for usbhop status/detach: %s", r.error().message.c_str());
     a->go_live();
     attachments_.emplace(ok.attach_id, std::move(a));
+    recorded_[ok.attach_id] = Recorded{entry, RateMeter()};
     say("attached " + describe(info) + " from " + session_.server_name() + " on vhci port " + std::to_string(number));
 }
 

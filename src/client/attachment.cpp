@@ -35,10 +35,15 @@ void Attachment::on_submit(usbip::CmdSubmit&& cmd) {
         return;
     }
     if (*type == proto::TransferType::kControl) endpoints_.observe_setup(cmd.setup);
+    ++counters_.urbs;
+    counters_.bytes_out += cmd.data.size();  // empty for IN
     apply(bridge_.on_cmd_submit(cmd, *type, live_));
 }
 
-void Attachment::on_unlink(const usbip::CmdUnlink& cmd) { apply(bridge_.on_cmd_unlink(cmd, live_)); }
+void Attachment::on_unlink(const usbip::CmdUnlink& cmd) {
+    ++counters_.unlinks;
+    apply(bridge_.on_cmd_unlink(cmd, live_));
+}
 
 std::optional<int64_t> Attachment::stream_for_key(const StreamKey& key) {
     if (auto it = streams_.find(key); it != streams_.end()) return it->second;
@@ -55,7 +60,13 @@ std::optional<int64_t> Attachment::stream_for_key(const StreamKey& key) {
 
 void Attachment::apply(UrbBridge::Output&& out) {
     std::shared_ptr<bool> alive = alive_;
-    for (const usbip::Pdu& p : out.to_kernel) port_->send(p);
+    for (const usbip::Pdu& p : out.to_kernel) {
+        if (const auto* r = std::get_if<usbip::RetSubmit>(&p)) {
+            counters_.bytes_in += r->data.size();  // empty for OUT
+            if (r->status != 0 && r->status != usbip::kEconnreset) ++counters_.errors;
+        }
+        port_->send(p);
+    }
     if (live_) {
         for (const UrbBridge::ToServer& m : out.to_server) {
             auto s = stream_for_key(m.stream);

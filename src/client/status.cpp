@@ -6,6 +6,7 @@
 // Detaching a port makes the kernel close its socket; the owning attach
 // process sees that, lets the device go at the server and prints the line.
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -97,7 +98,40 @@ std::string connection_line(std::string_view role, const quic::PathReport& r) {
     return b;
 }
 
-int status(const Context& ctx, bool json) {
+std::string rate_text(uint64_t bytes_per_second) {
+    static const char* const kUnits[] = {"", "k", "M", "G"};
+    double v = static_cast<double>(bytes_per_second);
+    size_t unit = 0;
+    while (v >= 1000 && unit + 1 < std::size(kUnits)) {
+        v /= 1000;
+        ++unit;
+    }
+    char b[32];
+    if (unit == 0) std::snprintf(b, sizeof b, "%llu", static_cast<unsigned long long>(bytes_per_second));
+    else std::snprintf(b, sizeof b, v < 10 ? "%.1f%s" : "%.0f%s", v, kUnits[unit]);
+    return b;
+}
+
+std::string device_header() {
+    char b[256];
+    std::snprintf(b, sizeof b, "%-5s %-10s %-8s %-10s %-20s %-8s %-5s %-6s %-6s %-5s %s", "PORT", "DEVICE", "BUS", "PEER",
+                  "SINCE", "PID", "URBS", "IN/s", "OUT/s", "ERR", "DESCRIPTION");
+    return b;
+}
+
+std::string device_line(const vhci::AttachedDevice& d, const std::string& since_text) {
+    char b[512];
+    const auto& t = d.traffic;
+    std::snprintf(b, sizeof b, "%-5u %-10s %-8s %-10s %-20s %-8d %-5llu %-6s %-6s %-5llu %s", d.port, id_of(d).c_str(),
+                  d.bus_path.c_str(), d.peer.substr(0, 8).c_str(), since_text.c_str(), d.pid,
+                  static_cast<unsigned long long>(t.in_flight), rate_text(t.rate_in).c_str(),
+                  rate_text(t.rate_out).c_str(), static_cast<unsigned long long>(t.errors), d.description.c_str());
+    return b;
+}
+
+namespace {
+
+int print_status(const Context& ctx, bool json) {
     auto entries = live_entries(ctx);
     if (!entries) {
         log::error("cannot read %s: %s", ctx.rundir.c_str(), entries.error().message.c_str());
@@ -115,6 +149,15 @@ int status(const Context& ctx, bool json) {
             o["devid"] = d.devid;
             o["attached_at"] = d.attached_at;
             o["pid"] = d.pid;
+            const auto& t = d.traffic;
+            o["urbs_in_flight"] = t.in_flight;
+            o["urbs"] = t.urbs;
+            o["bytes_in"] = t.bytes_in;
+            o["bytes_out"] = t.bytes_out;
+            o["rate_in"] = t.rate_in;
+            o["rate_out"] = t.rate_out;
+            o["errors"] = t.errors;
+            o["unlinks"] = t.unlinks;
             devices.push_back(std::move(o));
         }
         for (const auto& f : files)
@@ -126,11 +169,8 @@ int status(const Context& ctx, bool json) {
     if (entries->empty()) {
         std::printf("no devices attached (usbhop attach <peer> attaches some)\n");
     } else {
-        std::printf("%-5s %-10s %-8s %-10s %-20s %-8s %s\n", "PORT", "DEVICE", "BUS", "PEER", "SINCE", "PID",
-                    "DESCRIPTION");
-        for (const auto& d : *entries)
-            std::printf("%-5u %-10s %-8s %-10s %-20s %-8d %s\n", d.port, id_of(d).c_str(), d.bus_path.c_str(),
-                        d.peer.substr(0, 8).c_str(), since(d.attached_at).c_str(), d.pid, d.description.c_str());
+        std::printf("%s\n", device_header().c_str());
+        for (const auto& d : *entries) std::printf("%s\n", device_line(d, since(d.attached_at)).c_str());
     }
     bool header = false;
     for (const auto& f : files)
@@ -143,6 +183,23 @@ int status(const Context& ctx, bool json) {
             std::printf("%s\n", connection_line(f.role, r).c_str());
         }
     return 0;
+}
+
+}  // namespace
+
+int status(const Context& ctx, bool json, Nanos watch_interval) {
+    if (watch_interval == 0) return print_status(ctx, json);
+    // Like watch(1): the screen redrawn in place until Ctrl-C (which ends
+    // the process as it would end watch).
+    for (;;) {
+        std::printf("\033[H\033[2J");
+        std::printf("every %.1f s: usbhop status  (Ctrl-C to end)\n\n", static_cast<double>(watch_interval) / kSecond);
+        if (int rc = print_status(ctx, false); rc != 0) return rc;
+        std::fflush(stdout);
+        timespec ts{static_cast<time_t>(watch_interval / kSecond), static_cast<long>(watch_interval % kSecond)};
+        while (::nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+        }
+    }
 }
 
 int detach(const Context& ctx, const std::vector<std::string>& devices, bool all) {

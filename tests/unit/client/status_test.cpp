@@ -199,3 +199,32 @@ TEST_CASE("a report file is readable by every user, even from a service with UMa
     REQUIRE(::stat((dir.path + "/run").c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0755);
 }
+
+TEST_CASE("status shows a device's live numbers: URBs in flight, rates each way, errors") {
+    vhci::AttachedDevice d;
+    d.port = 9;
+    d.peer = kPeer;
+    d.bus_path = "1-1.2";
+    d.vendor = 0x0781;
+    d.product = 0x5583;
+    d.description = "SanDisk Ultra Fit";
+    d.pid = 4242;
+    d.traffic.in_flight = 3;
+    d.traffic.rate_in = 11'500'000;
+    d.traffic.rate_out = 950;
+    d.traffic.errors = 2;
+    CHECK(client::device_header() ==
+          "PORT  DEVICE     BUS      PEER       SINCE                PID      URBS  IN/s   OUT/s  ERR   DESCRIPTION");
+    CHECK(client::device_line(d, "2026-12-06 02:00:00") ==
+          "9     0781:5583  1-1.2    pjz7mncd   2026-12-06 02:00:00  4242     3     12M    950    2     SanDisk Ultra Fit");
+}
+
+TEST_CASE("rates read as people say them") {
+    CHECK(client::rate_text(0) == "0");
+    CHECK(client::rate_text(999) == "999");
+    CHECK(client::rate_text(1000) == "1.0k");
+    CHECK(client::rate_text(12'345) == "12k");
+    CHECK(client::rate_text(9'950'000) == "9.9M");
+    CHECK(client::rate_text(45'000'000'000) == "45G");
+    CHECK(client::rate_text(4'500'000'000'000) == "4500G");
+}
