@@ -406,7 +406,6 @@ int attach(const Context& ctx, const std::string& peer, const std::vector<std::s
     ao.selectors = std::move(*selectors);
     ao.rundir = ctx.rundir;
     ao.sysfs = ctx.sysfs;
-    ao.peer_label = peer;
     int status = 0;
     {
         Attacher attacher(loop, *key, so, ao);

@@ -40,7 +40,6 @@ public:
         std::vector<DeviceSelector> selectors;  // empty: everything shared with us
         std::string rundir;
         std::string sysfs;
-        std::string peer_label;  // how the user named the server, for messages
     };
 
     Attacher(loop::Loop& loop, const identity::NodeKey& key, Session::Options session, Options options);
@@ -70,7 +69,6 @@ private:
     void end_attachment(uint32_t attach_id, const std::string& why, bool tell_server);
     void end_all(const std::string& why);
     void on_grace_over();
-    void maybe_finish();
     Attachment* by_device(uint32_t device_id);
     // Rewrites <rundir>/attach-<pid> for usbhop status: the connection's path and RTT.
     void report_path();

@@ -1,4 +1,4 @@
-// client/: `usbhop attach` and the commands around it (DESIGN.md "Layers").
+// client/: `usbhop attach` and the commands around it (docs/architecture.md#layers).
 //
 //   attach   connects to a server, attaches the devices it shares with us
 //            (or those named) through vhci_hcd, and keeps them attached

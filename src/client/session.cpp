@@ -224,13 +224,6 @@ void Session::send_urb(int64_t stream, const proto::Message& m) {
     write_frame(stream, proto::encode(m));
 }
 
-void Session::finish_urb_stream(int64_t stream) {
-    if (!conn_) return;
-    Outgoing& o = outgoing_[stream];
-    o.fin = true;
-    flush(stream);
-}
-
 size_t Session::queued_bytes(int64_t stream) const {
     auto it = outgoing_.find(stream);
     return it == outgoing_.end() ? 0 : it->second.bytes;

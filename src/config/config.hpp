@@ -6,7 +6,7 @@
 // Diagnostic "FILE:LINE: what is wrong", all of them collected, not just the
 // first. Unknown sections and keys are errors with a "did you mean" hint.
 // A missing file means defaults. Nothing here opens a socket or a device.
-// The key names are the contract of DESIGN.md "Config at a glance" and
+// The key names are the contract of docs/architecture.md#config-at-a-glance and
 // usbhop.conf(5); known_keys() lists them so a test can hold the two together.
 #pragma once
 

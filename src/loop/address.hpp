@@ -26,7 +26,6 @@ public:
     bool empty() const { return storage_.ss_family == AF_UNSPEC; }
     int family() const { return storage_.ss_family; }
     uint16_t port() const;
-    void set_port(uint16_t port);
     const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&storage_); }
     sockaddr* get() { return reinterpret_cast<sockaddr*>(&storage_); }
     socklen_t size() const;

@@ -325,7 +325,7 @@ ngtcp2_transport_params Connection::Impl::make_params() const {
     p.initial_max_streams_uni = 0;
     p.max_idle_timeout = cfg.idle_timeout;
     // Spare connection IDs for migration and for falling back to the relay
-    // (RELAY-NOTES.md §2: the default of 2 is not enough).
+    // (docs/architecture.md#ngtcp2-on-a-relayed-path: the default of 2 is not enough).
     p.active_connection_id_limit = 8;
     p.max_datagram_frame_size = cfg.max_datagram_frame_size;
     return p;

@@ -157,7 +157,7 @@ public:
     PathInfo path() const;
     // Client: move to a new local address (a new socket of the endpoint, or
     // a virtual path's label) and, when remote is given, to a new server
-    // address as well (relay -> direct: RELAY-NOTES.md §2).
+    // address as well (relay -> direct: docs/architecture.md#ngtcp2-on-a-relayed-path).
     Result<void> migrate(const loop::SocketAddress& local, const loop::SocketAddress& remote = {});
 
     // Graceful close with an application error code; the peer sees both.
@@ -209,8 +209,9 @@ public:
     size_t connection_count() const;
     const EndpointStats& stats() const;
 
-    // A path that is not a socket of this endpoint (RELAY-NOTES.md §2, §4):
-    // packets for local address `label` go to send(); packets that arrived
+    // A path that is not a socket of this endpoint
+    // (docs/architecture.md#ngtcp2-on-a-relayed-path): packets for local
+    // address `label` go to send(); packets that arrived
     // over it are handed in with receive_virtual(). `label` must differ from
     // every real local address (e.g. 192.0.2.x).
     void add_virtual_path(const loop::SocketAddress& label, VirtualSend send);
@@ -218,7 +219,7 @@ public:
 
     // Datagrams on the endpoint's sockets whose first byte is below 0x40 are
     // never QUIC v1 (the fixed bit is set while grease_quic_bit is off,
-    // RFC 9287): relay frames and punch packets (RELAY-NOTES.md §2, §4) go to
+    // RFC 9287): relay frames and punch packets (docs/relay.md#wire-format) go to
     // receive; without a receiver they are dropped.
     using OnOtherDatagram = std::function<void(ByteSpan data, const loop::SocketAddress& from)>;
     void set_other_receiver(OnOtherDatagram receive);

@@ -59,12 +59,6 @@ Attachment* Session::find(uint32_t attach_id) {
     return it == attachments_.end() ? nullptr : it->second.get();
 }
 
-Attachment* Session::find_by_device(usb::DeviceId device) {
-    for (auto& [id, a] : attachments_)
-        if (a->device() == device) return a.get();
-    return nullptr;
-}
-
 Attachment& Session::add(std::unique_ptr<Attachment> attachment) {
     uint32_t id = attachment->id();
     auto& slot = attachments_[id];

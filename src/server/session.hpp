@@ -50,7 +50,6 @@ public:
     void expire();
 
     Attachment* find(uint32_t attach_id);
-    Attachment* find_by_device(usb::DeviceId device);
     uint32_t next_attach_id() { return next_attach_id_++; }
     Attachment& add(std::unique_ptr<Attachment> attachment);
     void remove(uint32_t attach_id);

@@ -108,31 +108,6 @@ TEST_CASE("async wakes the loop from another thread") {
     t.join();
 }
 
-TEST_CASE("a cross-thread queue delivers every item in order although wake-ups coalesce") {
-    Loop loop;
-    std::vector<int> got;
-    CrossThreadQueue<int> queue(loop, [&](int&& v) { got.push_back(v); });
-    constexpr int kItems = 20000;
-    std::thread producer([&] {
-        for (int i = 0; i < kItems; ++i) queue.push(i);
-    });
-    CHECK(loop.run_until([&] { return got.size() == kItems; }, 10 * kSecond));
-    producer.join();
-    REQUIRE(got.size() == kItems);
-    for (int i = 0; i < kItems; ++i) REQUIRE(got[i] == i);
-}
-
-TEST_CASE("a cross-thread queue carries move-only items") {
-    Loop loop;
-    int sum = 0;
-    CrossThreadQueue<std::unique_ptr<int>> queue(loop, [&](std::unique_ptr<int>&& v) { sum += *v; });
-    std::thread t([&] {
-        for (int i = 1; i <= 10; ++i) queue.push(std::make_unique<int>(i));
-    });
-    t.join();
-    CHECK(loop.run_until([&] { return sum == 55; }, 2 * kSecond));
-}
-
 TEST_CASE("a signal is delivered on the loop thread") {
     Loop loop;
     bool got = false;
