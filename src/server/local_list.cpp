@@ -7,6 +7,7 @@
 
 #include "server/exports.hpp"
 #include "usb/host.hpp"
+#include "usb/storage_guard.hpp"
 #include "util/json.hpp"
 
 namespace usbhop::server {
@@ -27,6 +28,19 @@ std::string display_name(const usb::DeviceInfo& d) {
     // One column wide in the table; --json has the whole strings.
     if (name.size() > 32) name = name.substr(0, 31) + "~";
     return name;
+}
+
+// Why serve would refuse a device a rule shares (a storage device mounted
+// here, without `force`), as usb::Host's claim would say it; "" when it would not.
+std::string refusal(const std::vector<const config::ExportRule*>& rules, const usb::DeviceInfo& d) {
+    if (rules.empty()) return "";
+    for (const config::ExportRule* r : rules)
+        if (r->force) return "";
+    auto unused = usb::check_storage_unused(d.path);
+    if (unused) return "";
+    std::string why = unused.error().message;
+    if (why.rfind(d.path + ": ", 0) == 0) why.erase(0, d.path.size() + 2);  // the table's first column says it
+    return why;
 }
 
 // docs/json.md, "usbhop list".
@@ -53,6 +67,8 @@ void print_json(const config::Config& config, const std::vector<const usb::Devic
             shares.push_back({{"name", r->name}, {"peers", peers}});
         }
         o["shares"] = std::move(shares);
+        std::string refused = refusal(rules, *d);
+        o["refused"] = refused.empty() ? util::Json() : util::Json(refused);
         all.push_back(std::move(o));
     }
     std::printf("%s\n", util::json_lines(all).c_str());
@@ -67,11 +83,13 @@ void print_table(const config::Config& config, const std::vector<const usb::Devi
     for (const usb::DeviceInfo* d : devices) {
         std::string shared;
         if (d->is_hub) shared = "no (hub)";
-        for (const config::ExportRule* r : matching_rules(config.shares, *d)) {
+        auto rules = matching_rules(config.shares, *d);
+        for (const config::ExportRule* r : rules) {
             if (!shared.empty()) shared += "; ";
             shared += "\"" + r->name + "\" with " + shared_with(*r);
         }
-        if (shared.empty()) shared = "no";
+        if (shared.empty()) shared = "no (no [share] rule matches)";
+        if (std::string why = refusal(rules, *d); !why.empty()) shared += "; but serve refuses it: " + why;
         std::string serial = d->serial.empty() ? "-" : printable(d->serial);
         printf("%-10s %s:%s %-10s %-32s %-16s %s\n", d->path.c_str(), util::hex4(d->vendor).c_str(),
                util::hex4(d->product).c_str(), speed_name(d->speed), display_name(*d).c_str(), serial.c_str(),
