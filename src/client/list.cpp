@@ -11,6 +11,7 @@
 #include "client/selection.hpp"
 #include "client/session.hpp"
 #include "util/log.hpp"
+#include "util/printable.hpp"
 
 namespace usbhop::client {
 
@@ -47,25 +48,25 @@ std::string device_json(const proto::DeviceInfo& d, const char* event) {
     std::string o = "{";
     if (event) o += "\"event\":" + json_string(event) + ",";
     o += "\"device_id\":" + std::to_string(d.device_id);
-    o += ",\"bus_path\":" + json_string(sanitize(d.bus_path));
+    o += ",\"bus_path\":" + json_string(util::printable(d.bus_path));
     o += ",\"vendor\":" + json_string(hex4(vendor_of(d)));
     o += ",\"product\":" + json_string(hex4(product_of(d)));
-    o += ",\"manufacturer_name\":" + json_string(sanitize(d.manufacturer));
-    o += ",\"product_name\":" + json_string(sanitize(d.product));
-    o += ",\"serial\":" + json_string(sanitize(d.serial));
+    o += ",\"manufacturer_name\":" + json_string(util::printable(d.manufacturer));
+    o += ",\"product_name\":" + json_string(util::printable(d.product));
+    o += ",\"serial\":" + json_string(util::printable(d.serial));
     o += ",\"speed\":" + json_string(speed_name(d.speed));
-    o += ",\"share\":" + json_string(sanitize(d.share));
+    o += ",\"share\":" + json_string(util::printable(d.share));
     o += ",\"state\":" + json_string(state_name(d.state));
-    o += ",\"holder\":" + json_string(sanitize(d.holder));
+    o += ",\"holder\":" + json_string(util::printable(d.holder));
     o += "}";
     return o;
 }
 
 std::string device_line(const proto::DeviceInfo& d) {
     std::string line = describe(d) + "  speed " + speed_name(d.speed) + ", " + state_name(d.state);
-    if (!d.holder.empty()) line += " (" + sanitize(d.holder) + ")";
-    if (!d.share.empty()) line += ", share " + sanitize(d.share);
-    if (!d.serial.empty()) line += ", serial " + sanitize(d.serial);
+    if (!d.holder.empty()) line += " (" + util::printable(d.holder) + ")";
+    if (!d.share.empty()) line += ", share " + util::printable(d.share);
+    if (!d.serial.empty()) line += ", serial " + util::printable(d.serial);
     return line;
 }
 
@@ -106,7 +107,7 @@ public:
             }
             std::fflush(stdout);
         } else if (auto* e = std::get_if<proto::ErrorMsg>(&m)) {
-            log::error("%s: %s", session_->server_name().c_str(), sanitize(e->message).c_str());
+            log::error("%s: %s", session_->server_name().c_str(), util::printable(e->message).c_str());
             status_ = 1;
         }
     }

@@ -4,13 +4,13 @@
 
 #include "usbhop_config.h"
 #include "util/log.hpp"
+#include "util/printable.hpp"
 
 namespace usbhop::client {
 
 namespace {
 
 constexpr uint64_t kProtocolErrorCode = static_cast<uint64_t>(proto::Reason::kProtocol);
-constexpr size_t kMaxControlMessageLog = 200;
 
 bool is_zero(const proto::Token& t) {
     for (std::byte b : t)
@@ -189,7 +189,7 @@ void Session::dispatch(int64_t stream, bool control, proto::Message&& m) {
         attempt_ = 0;
         state_ = State::kReady;
         if (options_.settings.keep_alive > 0) ping_timer_.start(options_.settings.keep_alive, options_.settings.keep_alive);
-        log::info("connected to %s (%s, grace %u ms%s)", server_name_.c_str(), ack->software.substr(0, kMaxControlMessageLog).c_str(),
+        log::info("connected to %s (%s, grace %u ms%s)", server_name_.c_str(), util::printable(ack->software).c_str(),
                   ack->grace_ms, resumed ? ", session resumed" : "");
         owner_.on_ready(ack_, resumed);
         return;

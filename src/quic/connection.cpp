@@ -12,6 +12,7 @@
 
 #include "quic/internal.hpp"
 #include "util/log.hpp"
+#include "util/printable.hpp"
 
 namespace usbhop::quic {
 
@@ -58,7 +59,7 @@ std::string code_text(const CloseInfo& info) {
         snprintf(buf, sizeof buf, "transport error 0x%" PRIx64, info.code);
         return std::string(buf);
     }();
-    if (!info.reason.empty()) s += " (" + info.reason + ")";
+    if (!info.reason.empty()) s += " (" + util::printable(info.reason) + ")";   // the peer chose it
     return s;
 }
 

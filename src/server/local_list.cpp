@@ -7,6 +7,7 @@
 
 #include "server/exports.hpp"
 #include "usb/host.hpp"
+#include "util/printable.hpp"
 
 namespace usbhop::server {
 
@@ -33,13 +34,6 @@ std::string json_string(std::string_view s) {
     return out + "\"";
 }
 
-// Device strings come from the device: keep a table on one line each.
-std::string printable(std::string_view s) {
-    std::string out;
-    for (unsigned char c : s) out += (c < 0x20 || c == 0x7f) ? '?' : static_cast<char>(c);
-    return out;
-}
-
 std::string hex4(uint16_t v) {
     char buf[8];
     snprintf(buf, sizeof buf, "%04x", v);
@@ -49,10 +43,9 @@ std::string hex4(uint16_t v) {
 std::string display_name(const usb::DeviceInfo& d) {
     std::string name = d.manufacturer;
     if (!d.product_name.empty()) name += (name.empty() ? "" : " ") + d.product_name;
-    name = name.empty() ? "-" : printable(name);
-    // One column wide in the table; --json has the whole strings.
-    if (name.size() > 32) name = name.substr(0, 31) + "~";
-    return name;
+    // Device strings come from the device; one column wide in the table
+    // (--json has the whole strings).
+    return name.empty() ? "-" : util::printable(name, 31);
 }
 
 void print_json(const config::Config& config, const std::vector<const usb::DeviceInfo*>& devices) {
@@ -102,7 +95,7 @@ void print_table(const config::Config& config, const std::vector<const usb::Devi
             shared += "\"" + r->name + "\" with " + shared_with(*r);
         }
         if (shared.empty()) shared = "no";
-        std::string serial = d->serial.empty() ? "-" : printable(d->serial);
+        std::string serial = d->serial.empty() ? "-" : util::printable(d->serial);
         printf("%-10s %s:%s %-6s %-32s %-16s %s\n", d->path.c_str(), hex4(d->vendor).c_str(),
                hex4(d->product).c_str(), speed_name(d->speed), display_name(*d).c_str(), serial.c_str(),
                shared.c_str());
