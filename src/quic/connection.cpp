@@ -269,7 +269,8 @@ void Connection::close(uint64_t code, std::string_view reason) {
 
 // --- Connection::Impl --------------------------------------------------------
 
-Connection::Impl::Impl(Endpoint::Impl& endpoint, bool is_server) : ep(endpoint), server(is_server) {
+Connection::Impl::Impl(Endpoint::Impl& endpoint, bool is_server)
+    : ep(endpoint), server(is_server), handshake_timeout(endpoint.config.handshake_timeout) {
     conn_ref.get_conn = get_conn;
     conn_ref.user_data = this;
     timer = std::make_unique<loop::PreciseTimer>(ep.loop, [this] { on_timer(); });
@@ -306,7 +307,7 @@ ngtcp2_settings Connection::Impl::make_settings() const {
     // Larger than an Ethernet path: the caller knows the path (loopback,
     // jumbo frames), so use it from the start instead of probing.
     s.no_tx_udp_payload_size_shaping = cfg.max_udp_payload > 1452;
-    s.handshake_timeout = cfg.handshake_timeout;
+    s.handshake_timeout = handshake_timeout;
     s.max_window = cfg.max_connection_window;
     s.max_stream_window = cfg.max_stream_window;
     if (std::getenv("USBHOP_QUIC_DEBUG")) s.log_printf = debug_printf;
@@ -565,7 +566,7 @@ void Connection::Impl::expire(ngtcp2_tstamp now) {
     }
     if (rv == NGTCP2_ERR_HANDSHAKE_TIMEOUT) {
         CloseInfo info{CloseInfo::Kind::handshake_failed, false, 0, {}, {}};
-        info.message = "handshake with " + who() + " timed out after " + format_duration(ep.config.handshake_timeout);
+        info.message = "handshake with " + who() + " timed out after " + format_duration(handshake_timeout);
         finish(std::move(info));
         return;
     }
@@ -769,6 +770,7 @@ void Connection::Impl::flush() {
 int Connection::Impl::on_handshake_completed() {
     if (server) {
         state = State::established;
+        ep.end_half_open(this);
         peer_label = peer.short_string() + "…";
         log::info("peer %s connected from %s (%s)", peer_label.c_str(),
                   loop::SocketAddress(ngtcp2_conn_get_path(conn)->remote.addr).to_string().c_str(),

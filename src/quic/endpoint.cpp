@@ -33,6 +33,12 @@ ngtcp2_cid random_cid() {
 }
 
 ngtcp2_addr addr_of(const loop::SocketAddress& a) { return {const_cast<sockaddr*>(a.get()), a.size()}; }
+
+// Half-open handshakes are counted per IP address: a client's every port is one source.
+std::string source_of(loop::SocketAddress a) {
+    a.set_port(0);
+    return a.to_string();
+}
 }  // namespace
 
 ngtcp2_tstamp now_ts() { return monotonic_ns(); }
@@ -294,7 +300,18 @@ void Endpoint::Impl::accept(size_t path_index, ByteSpan data, const loop::Socket
         }
         retried = true;
     }
+    // Only now, with the address proven by Retry (when required), so that
+    // spoofed Initials cannot use up another address's share.
+    std::string source = source_of(from);
+    if (!half_open_allowed(source)) {
+        ++stats.datagrams_dropped;
+        ++stats.handshakes_shed;
+        return;
+    }
     Connection::Impl* c = create_connection(true);
+    if (half_open > config.max_half_open / 2)
+        c->handshake_timeout = std::min(config.handshake_timeout, config.busy_handshake_timeout);
+    start_half_open(c, std::move(source));
     ngtcp2_settings settings = c->make_settings();
     if (retried) {
         settings.token = hd.token;
@@ -400,6 +417,26 @@ Connection::Impl* Endpoint::Impl::create_connection(bool server) {
     return raw;
 }
 
+bool Endpoint::Impl::half_open_allowed(const std::string& source) const {
+    if (half_open >= config.max_half_open) return false;
+    auto it = half_open_by_source.find(source);
+    return it == half_open_by_source.end() || it->second < config.max_half_open_per_source;
+}
+
+void Endpoint::Impl::start_half_open(Connection::Impl* c, std::string source) {
+    ++half_open;
+    ++half_open_by_source[source];
+    c->half_open_source = std::move(source);
+}
+
+void Endpoint::Impl::end_half_open(Connection::Impl* c) {
+    if (c->half_open_source.empty()) return;
+    --half_open;
+    auto it = half_open_by_source.find(c->half_open_source);
+    if (--it->second == 0) half_open_by_source.erase(it);
+    c->half_open_source.clear();
+}
+
 void Endpoint::Impl::register_cid(Connection::Impl* c, ByteSpan cid) {
     std::string key(as_chars(cid));
     by_cid[key] = c;
@@ -422,6 +459,7 @@ void Endpoint::Impl::schedule(Connection::Impl* c) {
 }
 
 void Endpoint::Impl::retire(Connection::Impl* c) {
+    end_half_open(c);
     for (const std::string& key : c->cids) {
         auto it = by_cid.find(key);
         if (it != by_cid.end() && it->second == c) by_cid.erase(it);

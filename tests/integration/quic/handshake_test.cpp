@@ -1,3 +1,4 @@
+#include "half_open_flood.hpp"
 #include "harness.hpp"
 
 using namespace usbhop;
@@ -207,4 +208,72 @@ TEST_CASE("an unknown QUIC version gets Version Negotiation, but only for a full
         lists_v1 |= v == 1;
     }
     CHECK(lists_v1);
+}
+
+TEST_CASE("half-open handshakes are capped per source address and in total, apart from established connections") {
+    quic::Config cfg;
+    cfg.max_half_open = 16;
+    cfg.max_half_open_per_source = 6;
+    cfg.busy_handshake_timeout = cfg.handshake_timeout;   // no handshake ends during the test
+    Pair p(cfg);
+    identity::NodeKey stranger = make_key();
+    std::vector<std::unique_ptr<HalfOpenFlood>> floods;
+    for (const char* from : {"127.0.0.2:0", "127.0.0.3:0", "127.0.0.4:0", "127.0.0.5:0"}) {
+        floods.push_back(std::make_unique<HalfOpenFlood>(p.loop, stranger, addr(from), p.server->local_address(),
+                                                         p.server_key.id()));
+        REQUIRE(floods.back()->ok());
+    }
+    // One source first: it gets its 6 and no more.
+    floods[0]->start(40);
+    size_t most = 0;
+    auto watch_count = [&] {
+        most = std::max(most, p.server->connection_count());
+        return false;
+    };
+    p.run_until([&] { return watch_count() || (floods[0]->started_all() && floods[0]->retries() >= 40); }, 5 * kSecond);
+    p.run_until(watch_count, 200 * kMillisecond);
+    CHECK(floods[0]->retries() >= 40);
+    CHECK(p.server->connection_count() == 6);
+    CHECK(p.server->stats().handshakes_shed >= 34);
+    // The trusted client comes from 127.0.0.1, a source of its own.
+    bool up = false;
+    quic::Handlers h;
+    h.on_established = [&] { up = true; };
+    Nanos t0 = monotonic_ns();
+    REQUIRE(p.client->connect(p.server->local_address(), p.server_key.id(), h));
+    REQUIRE(p.run_until([&] { return up && p.accepted; }, 1 * kSecond));
+    MESSAGE("trusted handshake under the flood took " << (monotonic_ns() - t0) / kMillisecond << " ms");
+    // Every source: 16 in all.
+    for (size_t i = 1; i < floods.size(); ++i) floods[i]->start(40);
+    p.run_until([&] {
+        watch_count();
+        for (auto& f : floods)
+            if (!f->started_all() || f->retries() < 40) return false;
+        return true;
+    }, 5 * kSecond);
+    p.run_until(watch_count, 200 * kMillisecond);
+    CHECK(most == 16 + 1);   // the trusted client's connection included
+    CHECK(p.server->connection_count() == 16 + 1);
+}
+
+TEST_CASE("a server with over half its half-open handshakes in use gives new ones the short timeout") {
+    quic::Config cfg;
+    cfg.max_half_open = 4;
+    cfg.max_half_open_per_source = 4;
+    cfg.busy_handshake_timeout = 300 * kMillisecond;
+    Pair p(cfg);
+    identity::NodeKey stranger = make_key();
+    HalfOpenFlood flood(p.loop, stranger, addr("127.0.0.2:0"), p.server->local_address(), p.server_key.id());
+    REQUIRE(flood.ok());
+    StderrCapture cap;
+    flood.start(4, 1);
+    Nanos t0 = monotonic_ns();
+    p.run_until([&] { return flood.started_all() && flood.retries() >= 4; }, 5 * kSecond);
+    // The first three keep the 10 s timeout; the fourth (3 > 4/2 in use) gets 300 ms.
+    p.run_until([] { return false; }, 1 * kSecond);
+    std::string log = cap.text();
+    CHECK(monotonic_ns() - t0 < 5 * kSecond);
+    CHECK(log.find("timed out after 300ms") != std::string::npos);
+    CHECK(log.find("timed out after 10s") == std::string::npos);
+    CHECK(p.server->connection_count() >= 3);
 }
