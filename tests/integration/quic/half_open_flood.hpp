@@ -6,6 +6,7 @@
 // half_open_flood.cpp, by serve's.
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <vector>
 
