@@ -388,7 +388,11 @@ int Connection::Impl::verify_peer(gnutls_session_t session) {
     gnutls_pubkey_deinit(pub);
     if (!ok) return refuse(who() + ": key is not an Ed25519 node key");
     if (server) {
-        if (!ep.trust || !ep.trust(id)) return refuse("peer " + id.short_string() + "…: not in authorized_keys");
+        if (!ep.trust || !ep.trust(id)) {
+            ep.note_refusal(id, loop::SocketAddress(ngtcp2_conn_get_path(conn)->remote.addr));
+            refusal_noted = true;
+            return refuse("node " + id.to_string() + " (" + who() + "): not in authorized_keys");
+        }
     } else if (id != expected) {
         return refuse("server key is not " + expected.to_string() + " (the server at " +
                       loop::SocketAddress(ngtcp2_conn_get_path(conn)->remote.addr).to_string() + " is " +
@@ -527,7 +531,7 @@ void Connection::Impl::finish(CloseInfo info) {
 void Connection::Impl::report_closed(CloseInfo info) {
     if (closed_reported) return;
     closed_reported = true;
-    if (!info.message.empty()) {
+    if (!info.message.empty() && !refusal_noted) {
         switch (info.kind) {
         case CloseInfo::Kind::handshake_failed: log::warning("%s", info.message.c_str()); break;
         case CloseInfo::Kind::error: log::warning("%s", info.message.c_str()); break;

@@ -5,6 +5,7 @@
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 
 #include <algorithm>
+#include <cinttypes>
 
 #include "quic/internal.hpp"
 #include "util/log.hpp"
@@ -70,6 +71,7 @@ Result<std::unique_ptr<Endpoint>> Endpoint::create(loop::Loop& loop, const ident
     gnutls_hash_fast(GNUTLS_DIG_SHA256, sig->data(), sig->size(), impl->reset_secret.data());
     gnutls_rnd(GNUTLS_RND_RANDOM, impl->token_secret.data(), impl->token_secret.size());
     impl->defer = std::make_unique<loop::Timer>(loop, [p = impl.get()] { p->run_deferred(); });
+    impl->refusal_timer = std::make_unique<loop::Timer>(loop, [p = impl.get()] { p->summarise_refusals(); });
     auto added = impl->add_socket(bind);
     if (!added) return added.error();
     return std::unique_ptr<Endpoint>(new Endpoint(std::move(impl)));
@@ -415,6 +417,41 @@ Connection::Impl* Endpoint::Impl::create_connection(bool server) {
     Connection::Impl* raw = impl.get();
     connections.push_back(std::make_unique<Connection>(std::move(impl)));
     return raw;
+}
+
+void Endpoint::Impl::note_refusal(const identity::NodeId& node, const loop::SocketAddress& from) {
+    if (refusals.refused(node, from, monotonic_ns()) == RefusalLog::Verdict::log) {
+        std::string id = node.to_string();
+        std::string address = from.to_string();
+        log::write(log::Level::warning, {{"USBHOP_PEER", id}, {"USBHOP_ADDRESS", address}},
+                   "refused node %s from %s: not in authorized_keys (to let it in: usbhop trust %s)", id.c_str(),
+                   address.c_str(), id.c_str());
+    }
+    if (!refusal_timer->active()) refusal_timer->start(RefusalLog::kWindow, RefusalLog::kWindow);
+}
+
+void Endpoint::Impl::summarise_refusals() {
+    constexpr size_t kMaxLines = 16;   // per window; the rest in one line
+    auto summaries = refusals.tick(monotonic_ns());
+    uint64_t rest = 0;
+    for (size_t i = 0; i < summaries.size(); ++i) {
+        const RefusalLog::Summary& s = summaries[i];
+        if (i >= kMaxLines) {
+            rest += s.count;
+        } else if (!s.node.empty()) {
+            log::write(log::Level::notice, {{"USBHOP_PEER", s.node}, {"USBHOP_ADDRESS", s.source}},
+                       "refused node %s from %s %" PRIu64 " more time(s) in the last minute", s.node.c_str(),
+                       s.source.c_str(), s.count);
+        } else if (!s.source.empty()) {
+            log::write(log::Level::notice, {{"USBHOP_ADDRESS", s.source}},
+                       "refused %" PRIu64 " more handshake(s) from %s in the last minute, of nodes not named here",
+                       s.count, s.source.c_str());
+        } else {
+            rest += s.count;
+        }
+    }
+    if (rest > 0) log::notice("refused %" PRIu64 " more handshake(s) in the last minute from other addresses", rest);
+    if (refusals.empty()) refusal_timer->stop();
 }
 
 bool Endpoint::Impl::half_open_allowed(const std::string& source) const {

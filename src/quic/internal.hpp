@@ -16,6 +16,7 @@
 
 #include "loop/udp.hpp"
 #include "quic/endpoint.hpp"
+#include "quic/refusal_log.hpp"
 #include "quic/send_buffer.hpp"
 
 namespace usbhop::quic {
@@ -84,6 +85,7 @@ struct Connection::Impl {
     bool expiring_inline = false;     // arm_timer() is handling a due expiry itself
     bool state_handed_over = false;   // server: on_connection has run
     bool refused_peer = false;        // our verify callback refused the peer's key
+    bool refusal_noted = false;       // ... and the endpoint's RefusalLog has it: no line of our own
     bool got_stateless_reset = false;
     uint64_t bytes_sent = 0;
     uint64_t bytes_received = 0;
@@ -160,6 +162,9 @@ struct Endpoint::Impl {
     std::unique_ptr<loop::Timer> defer;
     bool sockets_blocked = false;
     std::vector<uint8_t> txbuf;
+    // Refused nodes: one line each, then counts (refusal_log.hpp).
+    RefusalLog refusals;
+    std::unique_ptr<loop::Timer> refusal_timer;
     // Half-open handshakes (Config::max_half_open), in all and per source IP.
     size_t half_open = 0;
     std::unordered_map<std::string, size_t> half_open_by_source;
@@ -187,6 +192,10 @@ struct Endpoint::Impl {
     void start_half_open(Connection::Impl* c, std::string source);
     // The handshake is done or the connection is gone (idempotent).
     void end_half_open(Connection::Impl* c);
+
+    // Server: a client key not in authorized_keys was refused.
+    void note_refusal(const identity::NodeId& node, const loop::SocketAddress& from);
+    void summarise_refusals();
 
     void register_cid(Connection::Impl* c, ByteSpan cid);
     void unregister_cid(ByteSpan cid);

@@ -142,7 +142,12 @@ class Serve(unittest.TestCase):
         self.assertIn("CLOSED kind=3", bad.stdout)  # handshake_failed
         self.assertNotIn("HELLO", bad.stdout)
         self.assertNotIn("LIST", bad.stdout)
-        self.assertIn("not in authorized_keys", self.server_log())
+        log = self.server_log()
+        self.assertRegex(log, r"refused node %s from 127\.0\.0\.1:\d+: not in authorized_keys "
+                              r"\(to let it in: usbhop trust %s\)" % (self.stranger, self.stranger))
+        again = self.probe("stranger", "list")
+        self.assertEqual(again.returncode, 3, again.stdout)
+        self.assertEqual(self.server_log().count("refused node"), 1, "a repeat is counted, not logged")
         self.stop()
 
     def test_garbage_closes_that_peer_and_the_server_goes_on(self):
