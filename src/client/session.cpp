@@ -300,7 +300,7 @@ void Session::on_closed(const quic::CloseInfo& info) {
     ping_timer_.stop();
     std::string why = info.message.empty() ? "connection closed" : info.message;
     if (info.kind == quic::CloseInfo::Kind::peer && info.application && !info.reason.empty())
-        why = "the server closed the connection: " + info.reason;
+        why = "the server closed the connection: " + util::printable(info.reason);
     if (state_ == State::kStopped) {
         owner_.on_disconnected(why, 0);
         return;
