@@ -34,12 +34,6 @@ ngtcp2_cid random_cid() {
 }
 
 ngtcp2_addr addr_of(const loop::SocketAddress& a) { return {const_cast<sockaddr*>(a.get()), a.size()}; }
-
-// Half-open handshakes are counted per IP address: a client's every port is one source.
-std::string source_of(loop::SocketAddress a) {
-    a.set_port(0);
-    return a.to_string();
-}
 }  // namespace
 
 ngtcp2_tstamp now_ts() { return monotonic_ns(); }
@@ -304,7 +298,7 @@ void Endpoint::Impl::accept(size_t path_index, ByteSpan data, const loop::Socket
     }
     // Only now, with the address proven by Retry (when required), so that
     // spoofed Initials cannot use up another address's share.
-    std::string source = source_of(from);
+    std::string source = from.host_string();   // every port of a host is one source
     if (!half_open_allowed(source)) {
         ++stats.datagrams_dropped;
         ++stats.handshakes_shed;

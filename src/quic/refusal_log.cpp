@@ -2,16 +2,8 @@
 
 namespace usbhop::quic {
 
-namespace {
-std::string source_ip(loop::SocketAddress a) {
-    a.set_port(0);
-    std::string s = a.to_string();
-    return s.substr(0, s.rfind(':'));   // "127.0.0.1", "[::1]"
-}
-}  // namespace
-
 RefusalLog::Verdict RefusalLog::refused(const identity::NodeId& node, const loop::SocketAddress& from, Nanos now) {
-    std::string source = source_ip(from);
+    std::string source = from.host_string();
     auto key = std::make_pair(node.to_string(), source);
     if (auto it = pairs_.find(key); it != pairs_.end()) {
         ++it->second.repeats;
