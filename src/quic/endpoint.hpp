@@ -9,7 +9,8 @@
 //   serve (accept):  ep->listen(trust, on_connection)
 //       trust(NodeId) -> bool is asked during every handshake (so a reloaded
 //       authorized_keys applies at once); an unknown client fails the
-//       handshake and learns nothing. on_connection(Connection&) runs once the
+//       handshake and learns nothing (the endpoint logs the refusal once per
+//       node and address, refusal_log.hpp). on_connection(Connection&) runs once the
 //       peer is authenticated; set the connection's handlers there.
 //   attach (connect): Connection* c = ep->connect(server_addr, expected_node, handlers)
 //       handlers.on_established runs when the handshake is confirmed (only
