@@ -13,6 +13,7 @@
 #include "config/files.hpp"
 #include "quic/path_report.hpp"
 #include "util/log.hpp"
+#include "util/printable.hpp"
 
 namespace usbhop::client {
 
@@ -30,7 +31,7 @@ void say(const std::string& line) {
 }
 
 std::string reason_text(proto::Reason r, const std::string& message) {
-    std::string m = sanitize(message);
+    std::string m = util::printable(message);
     std::string name = proto::reason_name(r);
     return m.empty() ? name : name + ": " + m;
 }
@@ -173,7 +174,7 @@ void Attacher::consider(const proto::DeviceInfo& d) {
         let_go_.count(d.device_id))
         return;
     if (d.state == proto::DeviceState::kInUse) {
-        log::notice("%s is in use by %s; waiting for it to be free", describe(d).c_str(), sanitize(d.holder).c_str());
+        log::notice("%s is in use by %s; waiting for it to be free", describe(d).c_str(), util::printable(d.holder).c_str());
         refused_.insert(d.device_id);
         return;
     }
@@ -205,10 +206,10 @@ void Attacher::on_attach_ok(const proto::AttachOk& ok) {
     entry.devid = info.device_id;
     entry.speed = static_cast<uint32_t>(info.speed);
     entry.peer = peer_id_;
-    entry.bus_path = sanitize(info.bus_path);
+    entry.bus_path = util::printable(info.bus_path);
     entry.vendor = vendor_of(info);
     entry.product = product_of(info);
-    entry.description = sanitize(info.manufacturer + (info.manufacturer.empty() ? "" : " ") + info.product);
+    entry.description = util::printable(info.manufacturer + (info.manufacturer.empty() ? "" : " ") + info.product);
     entry.attached_at = static_cast<int64_t>(std::time(nullptr));
     entry.pid = static_cast<int>(::getpid());
     if (auto r = state_.save(entry); !r)

@@ -2,6 +2,7 @@
 
 #include "client/selection.hpp"
 #include "util/log.hpp"
+#include "util/printable.hpp"
 
 namespace usbhop::client {
 
@@ -146,7 +147,7 @@ void Attachment::on_urb(int64_t stream, proto::Message&& m) {
         apply(bridge_.on_unlink_result(key, *r));
     } else if (auto* e = std::get_if<proto::ErrorMsg>(&m)) {
         log::warning("%s: the server refused endpoint 0x%02x: %s (%s)", describe(info_).c_str(), key.endpoint,
-                     sanitize(e->message).c_str(), proto::reason_name(e->code));
+                     util::printable(e->message).c_str(), proto::reason_name(e->code));
         // The stream is dead (the server FINs it): its URBs get their answer here.
         streams_.erase(key);
         keys_.erase(stream);

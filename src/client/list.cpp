@@ -11,6 +11,7 @@
 #include "client/session.hpp"
 #include "util/json.hpp"
 #include "util/log.hpp"
+#include "util/printable.hpp"
 
 namespace usbhop::client {
 
@@ -55,9 +56,9 @@ util::Json device_json(const proto::DeviceInfo& d, const char* event) {
 
 std::string device_line(const proto::DeviceInfo& d) {
     std::string line = describe(d) + "  speed " + speed_name(d.speed) + ", " + state_name(d.state);
-    if (!d.holder.empty()) line += " (" + sanitize(d.holder) + ")";
-    if (!d.share.empty()) line += ", share " + sanitize(d.share);
-    if (!d.serial.empty()) line += ", serial " + sanitize(d.serial);
+    if (!d.holder.empty()) line += " (" + util::printable(d.holder) + ")";
+    if (!d.share.empty()) line += ", share " + util::printable(d.share);
+    if (!d.serial.empty()) line += ", serial " + util::printable(d.serial);
     return line;
 }
 
@@ -98,7 +99,7 @@ public:
             }
             std::fflush(stdout);
         } else if (auto* e = std::get_if<proto::ErrorMsg>(&m)) {
-            log::error("%s: %s", session_->server_name().c_str(), sanitize(e->message).c_str());
+            log::error("%s: %s", session_->server_name().c_str(), util::printable(e->message).c_str());
             status_ = 1;
         }
     }

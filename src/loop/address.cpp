@@ -82,6 +82,11 @@ std::string SocketAddress::to_string() const {
     return "(none)";
 }
 
+std::string SocketAddress::host_string() const {
+    std::string s = to_string();
+    return empty() ? s : s.substr(0, s.rfind(':'));
+}
+
 bool operator==(const SocketAddress& a, const SocketAddress& b) {
     if (a.family() != b.family()) return false;
     if (a.family() == AF_INET) {

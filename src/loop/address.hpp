@@ -31,6 +31,8 @@ public:
     socklen_t size() const;
     // "127.0.0.1:7575" / "[::1]:7575"
     std::string to_string() const;
+    // The host alone: "127.0.0.1" / "[::1]" (every port of a host is one source)
+    std::string host_string() const;
 
     friend bool operator==(const SocketAddress& a, const SocketAddress& b);
 

@@ -12,6 +12,7 @@
 
 #include "quic/internal.hpp"
 #include "util/log.hpp"
+#include "util/printable.hpp"
 
 namespace usbhop::quic {
 
@@ -59,7 +60,7 @@ std::string code_text(const CloseInfo& info) {
         snprintf(buf, sizeof buf, "transport error 0x%" PRIx64, info.code);
         return std::string(buf);
     }();
-    if (!info.reason.empty()) s += " (" + info.reason + ")";
+    if (!info.reason.empty()) s += " (" + util::printable(info.reason) + ")";   // the peer chose it
     return s;
 }
 
@@ -269,7 +270,8 @@ void Connection::close(uint64_t code, std::string_view reason) {
 
 // --- Connection::Impl --------------------------------------------------------
 
-Connection::Impl::Impl(Endpoint::Impl& endpoint, bool is_server) : ep(endpoint), server(is_server) {
+Connection::Impl::Impl(Endpoint::Impl& endpoint, bool is_server)
+    : ep(endpoint), server(is_server), handshake_timeout(endpoint.config.handshake_timeout) {
     conn_ref.get_conn = get_conn;
     conn_ref.user_data = this;
     timer = std::make_unique<loop::PreciseTimer>(ep.loop, [this] { on_timer(); });
@@ -306,7 +308,7 @@ ngtcp2_settings Connection::Impl::make_settings() const {
     // Larger than an Ethernet path: the caller knows the path (loopback,
     // jumbo frames), so use it from the start instead of probing.
     s.no_tx_udp_payload_size_shaping = cfg.max_udp_payload > 1452;
-    s.handshake_timeout = cfg.handshake_timeout;
+    s.handshake_timeout = handshake_timeout;
     s.max_window = cfg.max_connection_window;
     s.max_stream_window = cfg.max_stream_window;
     if (std::getenv("USBHOP_QUIC_DEBUG")) s.log_printf = debug_printf;
@@ -387,7 +389,11 @@ int Connection::Impl::verify_peer(gnutls_session_t session) {
     gnutls_pubkey_deinit(pub);
     if (!ok) return refuse(who() + ": key is not an Ed25519 node key");
     if (server) {
-        if (!ep.trust || !ep.trust(id)) return refuse("peer " + id.short_string() + "…: not in authorized_keys");
+        if (!ep.trust || !ep.trust(id)) {
+            ep.note_refusal(id, loop::SocketAddress(ngtcp2_conn_get_path(conn)->remote.addr));
+            refusal_noted = true;
+            return refuse("node " + id.to_string() + " (" + who() + "): not in authorized_keys");
+        }
     } else if (id != expected) {
         return refuse("server key is not " + expected.to_string() + " (the server at " +
                       loop::SocketAddress(ngtcp2_conn_get_path(conn)->remote.addr).to_string() + " is " +
@@ -526,7 +532,7 @@ void Connection::Impl::finish(CloseInfo info) {
 void Connection::Impl::report_closed(CloseInfo info) {
     if (closed_reported) return;
     closed_reported = true;
-    if (!info.message.empty()) {
+    if (!info.message.empty() && !refusal_noted) {
         switch (info.kind) {
         case CloseInfo::Kind::handshake_failed: log::warning("%s", info.message.c_str()); break;
         case CloseInfo::Kind::error: log::warning("%s", info.message.c_str()); break;
@@ -565,7 +571,7 @@ void Connection::Impl::expire(ngtcp2_tstamp now) {
     }
     if (rv == NGTCP2_ERR_HANDSHAKE_TIMEOUT) {
         CloseInfo info{CloseInfo::Kind::handshake_failed, false, 0, {}, {}};
-        info.message = "handshake with " + who() + " timed out after " + format_duration(ep.config.handshake_timeout);
+        info.message = "handshake with " + who() + " timed out after " + format_duration(handshake_timeout);
         finish(std::move(info));
         return;
     }
@@ -769,6 +775,7 @@ void Connection::Impl::flush() {
 int Connection::Impl::on_handshake_completed() {
     if (server) {
         state = State::established;
+        ep.end_half_open(this);
         peer_label = peer.short_string() + "…";
         log::info("peer %s connected from %s (%s)", peer_label.c_str(),
                   loop::SocketAddress(ngtcp2_conn_get_path(conn)->remote.addr).to_string().c_str(),

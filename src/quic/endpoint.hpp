@@ -9,7 +9,8 @@
 //   serve (accept):  ep->listen(trust, on_connection)
 //       trust(NodeId) -> bool is asked during every handshake (so a reloaded
 //       authorized_keys applies at once); an unknown client fails the
-//       handshake and learns nothing. on_connection(Connection&) runs once the
+//       handshake and learns nothing (the endpoint logs the refusal once per
+//       node and address, refusal_log.hpp). on_connection(Connection&) runs once the
 //       peer is authenticated; set the connection's handlers there.
 //   attach (connect): Connection* c = ep->connect(server_addr, expected_node, handlers)
 //       handlers.on_established runs when the handshake is confirmed (only
@@ -71,6 +72,14 @@ struct Config {
     size_t max_datagram_frame_size = 1400;   // 0: refuse DATAGRAM frames
     size_t datagram_queue = 256;             // datagrams waiting to be sent
     size_t max_connections = 4096;           // server
+    // Server: handshakes not finished yet ("half-open"), counted apart from
+    // established connections, per source IP and in all. An Initial over
+    // either cap gets no state (dropped after Retry). Once more than half of
+    // max_half_open are in use, new handshakes must finish within
+    // busy_handshake_timeout instead of handshake_timeout.
+    size_t max_half_open = 512;
+    size_t max_half_open_per_source = 64;
+    Nanos busy_handshake_timeout = 2 * kSecond;
     // Receive credit: given back as soon as on_stream_data returns, or, when
     // false, only as the application calls Connection::consume() (so a slow
     // consumer pushes back on the sender instead of buffering).
@@ -175,6 +184,7 @@ struct EndpointStats {
     uint64_t retries_sent = 0;
     uint64_t stateless_resets_sent = 0;
     uint64_t handshakes_refused = 0;
+    uint64_t handshakes_shed = 0;        // Initials dropped: too many half-open handshakes
 };
 
 class Endpoint {

@@ -9,25 +9,18 @@
 #include "usb/host.hpp"
 #include "usb/storage_guard.hpp"
 #include "util/json.hpp"
+#include "util/printable.hpp"
 
 namespace usbhop::server {
 
 namespace {
 
-// Device strings come from the device: keep a table on one line each.
-std::string printable(std::string_view s) {
-    std::string out;
-    for (unsigned char c : s) out += (c < 0x20 || c == 0x7f) ? '?' : static_cast<char>(c);
-    return out;
-}
-
 std::string display_name(const usb::DeviceInfo& d) {
     std::string name = d.manufacturer;
     if (!d.product_name.empty()) name += (name.empty() ? "" : " ") + d.product_name;
-    name = name.empty() ? "-" : printable(name);
-    // One column wide in the table; --json has the whole strings.
-    if (name.size() > 32) name = name.substr(0, 31) + "~";
-    return name;
+    // Device strings come from the device; one column wide in the table
+    // (--json has the whole strings).
+    return name.empty() ? "-" : util::printable(name, 31);
 }
 
 // Why serve would refuse a device a rule shares (a storage device mounted
@@ -90,7 +83,7 @@ void print_table(const config::Config& config, const std::vector<const usb::Devi
         }
         if (shared.empty()) shared = "no (no [share] rule matches)";
         if (std::string why = refusal(rules, *d); !why.empty()) shared += "; but serve refuses it: " + why;
-        std::string serial = d->serial.empty() ? "-" : printable(d->serial);
+        std::string serial = d->serial.empty() ? "-" : util::printable(d->serial);
         printf("%-10s %s:%s %-10s %-32s %-16s %s\n", d->path.c_str(), util::hex4(d->vendor).c_str(),
                util::hex4(d->product).c_str(), speed_name(d->speed), display_name(*d).c_str(), serial.c_str(),
                shared.c_str());

@@ -1,6 +1,7 @@
 #include "server/peer_link.hpp"
 
 #include "util/log.hpp"
+#include "util/printable.hpp"
 
 namespace usbhop::server {
 
@@ -167,7 +168,7 @@ bool PeerLink::handle_control(proto::Message&& m) {
                 // keep-alive answered; QUIC tracks liveness
             } else if constexpr (std::is_same_v<T, proto::ErrorMsg>) {
                 log::write(log::Level::warning, {{"PEER", label_}}, "%s reports %s: %s", label_.c_str(),
-                           proto::reason_name(msg.code), msg.message.c_str());
+                           proto::reason_name(msg.code), util::printable(msg.message).c_str());
                 if (msg.fatal) close(proto::Reason::kNone, "the client reported a fatal error");
             } else {
                 fail(proto::Reason::kProtocol, std::string(proto::type_name(static_cast<uint16_t>(proto::type_of(m)))) +
@@ -236,7 +237,7 @@ bool PeerLink::handle_urb(Stream& s, proto::Message&& m) {
     if (std::holds_alternative<proto::Pong>(m)) return true;
     if (auto* err = std::get_if<proto::ErrorMsg>(&m)) {
         log::write(log::Level::warning, {{"PEER", label_}}, "%s reports on a URB stream %s: %s", label_.c_str(),
-                   proto::reason_name(err->code), err->message.c_str());
+                   proto::reason_name(err->code), util::printable(err->message).c_str());
         return true;
     }
     Attachment* a = bound_attachment(s);

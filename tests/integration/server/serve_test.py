@@ -18,6 +18,7 @@ import unittest
 
 USBHOP = None
 PROBE = None
+FLOOD = None
 
 
 def free_udp_port():
@@ -141,7 +142,12 @@ class Serve(unittest.TestCase):
         self.assertIn("CLOSED kind=3", bad.stdout)  # handshake_failed
         self.assertNotIn("HELLO", bad.stdout)
         self.assertNotIn("LIST", bad.stdout)
-        self.assertIn("not in authorized_keys", self.server_log())
+        log = self.server_log()
+        self.assertRegex(log, r"refused node %s from 127\.0\.0\.1:\d+: not in authorized_keys "
+                              r"\(to let it in: usbhop trust %s\)" % (self.stranger, self.stranger))
+        again = self.probe("stranger", "list")
+        self.assertEqual(again.returncode, 3, again.stdout)
+        self.assertEqual(self.server_log().count("refused node"), 1, "a repeat is counted, not logged")
         self.stop()
 
     def test_garbage_closes_that_peer_and_the_server_goes_on(self):
@@ -188,13 +194,57 @@ class Serve(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stdout)
         self.stop()
 
+    def test_a_half_open_flood_from_one_address_locks_nobody_out(self):
+        # Issue 18 item 1: one address held ~4,100 handshakes open, a trusted
+        # `usbhop list` timed out and serve's RSS reached 286 MB.
+        client_conf = os.path.join(self.tmp, "client.conf")
+        with open(client_conf, "w") as f:
+            f.write("[client]\nidentity = %s/client.key\n" % self.tmp)
+        env = {"PATH": "/usr/bin:/bin", "HOME": self.tmp, "LC_ALL": "C", "USBHOP_RUNDIR": self.tmp + "/run"}
+        client_id = subprocess.run([USBHOP, "-c", client_conf, "id"], capture_output=True, text=True, env=env,
+                                   check=True).stdout.strip()
+        self.write_keys([self.trusted, client_id])
+        self.start()
+        self.messages("READY=1")
+        rss_before = proc_status_kib(self.server.pid, "VmRSS")
+        flood = subprocess.Popen([FLOOD, "127.0.0.2", "127.0.0.1:%d" % self.port, self.server_id, "2000", "6"],
+                                 stdout=subprocess.PIPE, text=True)
+        try:
+            started = flood.stdout.readline()
+            self.assertRegex(started, r"^STARTED 2000 RETRIES 2000", "every handshake got past Retry")
+            time.sleep(0.5)   # serve has taken what it takes of them
+            t0 = time.monotonic()
+            r = subprocess.run([USBHOP, "-c", client_conf, "list", "%s@127.0.0.1:%d" % (self.server_id, self.port)],
+                               capture_output=True, text=True, env=env, timeout=30)
+            took = time.monotonic() - t0
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertLess(took, 1.0, "a trusted list under the flood took %.2f s" % took)
+            grown = proc_status_kib(self.server.pid, "VmHWM") - rss_before
+            self.assertLess(grown, 32 * 1024, "serve's peak RSS grew by %d KiB under the flood" % grown)
+            print("list under the flood: %.3f s; serve's peak RSS grew by %d KiB" % (took, grown), file=sys.stderr)
+        finally:
+            flood.kill()
+            flood.wait()
+            flood.stdout.close()
+        self.assertIsNone(self.server.poll())
+        self.stop()
+
+
+def proc_status_kib(pid, field):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise AssertionError("no %s for pid %d" % (field, pid))
+
 
 def main():
-    global USBHOP, PROBE
-    if len(sys.argv) < 3:
-        sys.exit("usage: %s path/to/usbhop path/to/proto_probe [unittest args]" % sys.argv[0])
+    global USBHOP, PROBE, FLOOD
+    if len(sys.argv) < 4:
+        sys.exit("usage: %s path/to/usbhop path/to/proto_probe path/to/half_open_flood [unittest args]" % sys.argv[0])
     USBHOP = os.path.abspath(sys.argv.pop(1))
     PROBE = os.path.abspath(sys.argv.pop(1))
+    FLOOD = os.path.abspath(sys.argv.pop(1))
     unittest.main(verbosity=2)
 
 
