@@ -150,6 +150,11 @@ bool PeerLink::handle_control(proto::Message&& m) {
                     host_.settle(session);
                 }
             } else if constexpr (std::is_same_v<T, proto::Resume>) {
+                if (!session.resumed()) {
+                    fail(proto::Reason::kProtocol, "Resume of attachment " + std::to_string(msg.attach_id) +
+                                                       " on a session this connection did not resume (§11)");
+                    return false;
+                }
                 Attachment* a = session.find(msg.attach_id);
                 if (!a || a->state() != Attachment::State::active) {
                     proto::Reason why = a ? (a->end_reason() == proto::Reason::kNone ? proto::Reason::kSessionExpired
@@ -158,9 +163,20 @@ bool PeerLink::handle_control(proto::Message&& m) {
                     if (!a) send_control(proto::Detached{msg.attach_id, why, "this attachment no longer exists"});
                     return true;  // an ending attachment sends its own Detached
                 }
-                proto::SeqRanges missing = a->resume(msg.pending);
+                if (!session.awaiting_resume(msg.attach_id)) {
+                    fail(proto::Reason::kProtocol, "a second Resume of attachment " + std::to_string(msg.attach_id) +
+                                                       " on this connection (§11)");
+                    return false;
+                }
+                auto missing = a->resume(msg.pending);
+                if (!missing) {
+                    // A Resume the server cannot honour is answered Detached (§6.7).
+                    a->end(proto::Reason::kTooLarge, missing.error().message);
+                    host_.settle(session);
+                    return !closing_;
+                }
                 session.mark_resumed(msg.attach_id);
-                send_control(proto::ResumeOk{msg.attach_id, std::move(missing)});
+                send_control(proto::ResumeOk{msg.attach_id, std::move(*missing)});
             } else if constexpr (std::is_same_v<T, proto::Ping>) {
                 send_control(proto::Pong{msg.nonce});
             } else if constexpr (std::is_same_v<T, proto::Pong>) {
