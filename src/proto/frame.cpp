@@ -1,5 +1,6 @@
 #include "proto/frame.hpp"
 
+#include <algorithm>
 #include <cassert>
 #include <cstdio>
 
@@ -19,6 +20,15 @@ void FrameDecoder::feed(ByteSpan bytes) {
     if (pos_ > 0 && (pos_ == buf_.size() || pos_ >= buf_.size() / 2)) {
         buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(pos_));
         pos_ = 0;
+    }
+    // A large frame's buffer is sized once its first MiB is in, to the frame's
+    // end, instead of doubling past it (a 16 MiB frame held 32 MiB, and
+    // copied itself on the way). Below that, an 8-byte header costs nothing.
+    size_t want = buf_.size() + bytes.size();
+    if (want > buf_.capacity() && want - pos_ >= kReserveAfter && buf_.size() - pos_ >= kFrameHeaderSize) {
+        ByteReader r(ByteSpan(buf_).subspan(pos_ + 4, 4));
+        uint32_t length = 0;
+        if (r.get_u32(length) && length <= max_payload_) buf_.reserve(std::max(want, pos_ + kFrameHeaderSize + length));
     }
     buf_.insert(buf_.end(), bytes.begin(), bytes.end());
 }
