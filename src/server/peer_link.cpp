@@ -362,8 +362,9 @@ void PeerLink::on_writable(int64_t id) {
     auto it = streams_.find(id);
     if (it == streams_.end()) return;
     flush(it->second);
-    // Submits paused for kMaxQueuedResults read on once QUIC took the queue.
-    if (it->second.role == StreamRole::urb && it->second.out.empty()) {
+    // Submits paused for kMaxQueuedResults read on once QUIC took half of it
+    // (not all: the client's next Submits then arrive while QUIC still sends).
+    if (it->second.role == StreamRole::urb && queued_results(it->second.attach_id) <= kMaxQueuedResults / 2) {
         uint32_t attach_id = it->second.attach_id;
         for (const auto& [other, st] : streams_)
             if (st.role == StreamRole::urb && st.attach_id == attach_id && st.paused) {
