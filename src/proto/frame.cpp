@@ -1,6 +1,5 @@
 #include "proto/frame.hpp"
 
-#include <algorithm>
 #include <cassert>
 #include <cstdio>
 
@@ -28,7 +27,12 @@ void FrameDecoder::feed(ByteSpan bytes) {
     if (want > buf_.capacity() && want - pos_ >= kReserveAfter && buf_.size() - pos_ >= kFrameHeaderSize) {
         ByteReader r(ByteSpan(buf_).subspan(pos_ + 4, 4));
         uint32_t length = 0;
-        if (r.get_u32(length) && length <= max_payload_) buf_.reserve(std::max(want, pos_ + kFrameHeaderSize + length));
+        if (r.get_u32(length) && length <= max_payload_) {
+            // Only for the frame being filled: reserving exactly for bytes
+            // that are already whole frames would copy the buffer every feed.
+            size_t frame_end = pos_ + kFrameHeaderSize + length;
+            if (frame_end > want) buf_.reserve(frame_end);
+        }
     }
     buf_.insert(buf_.end(), bytes.begin(), bytes.end());
 }
