@@ -25,6 +25,7 @@ void Session::connect(PeerLink& link, uint64_t capabilities, bool resumed) {
     state_ = State::connected;
     watching = false;
     needs_resume_.clear();
+    resumed_ = resumed;
     if (resumed)
         for (const auto& [id, a] : attachments_) needs_resume_.insert(id);
     for (const auto& [id, a] : attachments_) a->set_outbox(nullptr);

@@ -175,6 +175,72 @@ class Serve(unittest.TestCase):
         self.assertIn("resumed its session", self.server_log())
         self.stop()
 
+    def test_resume_is_answered_only_on_a_resumed_session(self):
+        # protocol.md §11: Resume only after HelloAck{resumed = 1}. serve used
+        # to run UrbLedger::resume for any Resume, whatever the session.
+        self.start()
+        self.messages("READY=1")
+        r = self.probe("trusted", "resume-raw", "1")
+        self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
+        self.assertRegex(r.stdout, r"CLOSED kind=1 app=1 code=1 reason=Resume of attachment 1 on a session this "
+                                   r"connection did not resume")
+        self.assertNotIn("DETACHED", r.stdout)
+        # On a resumed session an unknown attachment is still answered Detached.
+        again = self.probe("trusted", "list", "reconnect", "200", "resume-raw", "7")
+        self.assertEqual(again.returncode, 0, again.stdout + again.stderr)
+        self.assertIn("resumed=1", again.stdout)
+        self.assertIn("DETACHED attach_id=7 reason=session expired", again.stdout)
+        self.assertIsNone(self.server.poll())
+        self.stop()
+
+    def rss_kib(self, field="VmRSS"):
+        """serve's resident set now (VmRSS) or at its peak so far (VmHWM), KiB."""
+        with open("/proc/%d/status" % self.server.pid) as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+        self.fail("no %s for serve" % field)
+
+    def test_a_ping_flood_from_a_peer_that_never_reads_leaves_serve_small(self):
+        # Issue 18 item 3: one Pong was queued per Ping with no cap (128 MiB of
+        # Pings -> +451 MB). A peer that stops reading is now refused once 1 MiB
+        # of answers waits on a stream; the flood must not grow serve by 64 MiB.
+        self.start()
+        self.messages("READY=1")
+        ok = self.probe("trusted", "list")
+        self.assertEqual(ok.returncode, 0, ok.stdout)
+        before = self.rss_kib()
+        r = self.probe("trusted", "--no-read", "ping-flood", "48", timeout=120)
+        after = self.rss_kib("VmHWM")
+        print("serve VmRSS %d KiB -> peak %d KiB (+%d KiB) over a 48 MiB Ping flood; probe: %s"
+              % (before, after, after - before, r.stdout.replace("\n", " | ")), file=sys.stderr)
+        self.assertLess(after - before, 64 * 1024, r.stdout)
+        self.assertIn("CLOSED kind=1 app=1 code=8", r.stdout)  # BUSY
+        self.assertIn("does not read", self.server_log())
+        again = self.probe("trusted", "list")
+        self.assertEqual(again.returncode, 0, again.stdout)
+        self.assertIsNone(self.server.poll())
+        self.stop()
+
+    def test_streams_holding_unfinished_big_frames_leave_serve_small(self):
+        # Issue 18 item 3: 16 streams each holding an almost complete 16.8 MB
+        # frame grew serve 10.8 -> 279 MB. Unfinished frames are now capped per
+        # connection (36 MiB): the peer is refused BUSY past it.
+        self.start()
+        self.messages("READY=1")
+        ok = self.probe("trusted", "list")
+        self.assertEqual(ok.returncode, 0, ok.stdout)
+        before = self.rss_kib()
+        r = self.probe("trusted", "big-frames", "16", timeout=120)
+        after = self.rss_kib("VmHWM")
+        print("serve VmRSS %d KiB -> peak %d KiB (+%d KiB) with 16 unfinished 16.8 MB frames; probe: %s"
+              % (before, after, after - before, r.stdout.replace("\n", " | ")), file=sys.stderr)
+        self.assertLess(after - before, 64 * 1024, r.stdout)
+        self.assertIn("CLOSED kind=1 app=1 code=8", r.stdout)  # BUSY
+        self.assertIn("MiB of unfinished frames", self.server_log())
+        self.assertIsNone(self.server.poll())
+        self.stop()
+
     def test_sighup_disconnects_a_peer_removed_from_authorized_keys(self):
         self.start()
         self.messages("READY=1")
