@@ -11,10 +11,13 @@
 # held open when serve takes the device (a terminal program, or
 # ModemManager's probe, on the user's machine), so serve detaches the driver
 # under an open tty and the import becomes ttyACM1, as in the report.
+# A second argument `ns` puts serve in its own network namespace behind a
+# veth, as in two of the report's three boots.
 . "$LAB/lib.sh"
 . "$LAB/helpers/attach_lib.sh"
 
 MODE=${1:-}
+NET=${2:-}
 case $MODE in "") pid=0106 ;; alone) pid=0108 ;; *) fail "unknown mode '$MODE'" ;; esac
 
 gadgets_init 1
@@ -29,6 +32,13 @@ if [ "$MODE" = alone ]; then
   sleep 100000 <> "$local_tty" &
   HOLDER=$!
   say "$local_tty (the gadget's tty on the server, cdc_acm) is held open by pid $HOLDER"
+fi
+if [ "$NET" = ns ]; then
+  net_lo
+  netns_new srv
+  veth_link srv eth0 10.9.0.2/24 "" veth0 10.9.0.1/24
+  export SERVE_NS=srv SERVE_ADDR=10.9.0.2 SERVE_CONNECT=10.9.0.2
+  say "serve runs in network namespace srv (10.9.0.2) behind a veth"
 fi
 attach_lab_init
 serve_start
