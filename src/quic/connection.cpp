@@ -38,6 +38,9 @@ const std::string& priority(bool server) {
 
 Connection::Impl* impl_of(void* user_data) { return static_cast<Connection::Impl*>(user_data); }
 
+// Stream bytes sent and not yet acknowledged (what the stall probe watches).
+bool awaiting_ack(const Connection::Impl::Stream& s) { return !s.write_shut && s.tx.buffered() > s.tx.unsent(); }
+
 ngtcp2_conn* get_conn(ngtcp2_crypto_conn_ref* ref) { return impl_of(ref->user_data)->conn; }
 
 void debug_printf(void*, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -207,6 +210,7 @@ void Connection::reset_stream(int64_t stream, uint64_t code) {
     it->second.write_shut = true;
     it->second.reset_here = true;
     ngtcp2_conn_shutdown_stream_write(impl_->conn, 0, stream, code);
+    if (impl_->stall_probing) impl_->update_stall_probe();
     impl_->ep.schedule(impl_.get());
 }
 
@@ -619,7 +623,10 @@ void Connection::Impl::make_ready(int64_t id) {
 }
 
 void Connection::Impl::after_write(int64_t id, Stream& s, ngtcp2_ssize ndatalen, bool fin) {
-    if (ndatalen > 0) s.tx.mark_sent(static_cast<size_t>(ndatalen));
+    if (ndatalen > 0) {
+        s.tx.mark_sent(static_cast<size_t>(ndatalen));
+        if (!stall_probing) update_stall_probe();
+    }
     if (ndatalen >= 0 && fin && s.tx.unsent() == 0) s.fin_sent = true;
     // Round robin: a stream that still has data goes to the back.
     ready.pop_front();
@@ -632,6 +639,30 @@ void Connection::Impl::maybe_writable(int64_t id, Stream& s) {
     if (s.tx.buffered() > ep.config.stream_send_buffer / 2) return;
     s.want_writable = false;
     if (handlers.on_writable) handlers.on_writable(id);
+}
+
+// The stall probe (Config::stall_probe). Loss recovery alone probes a path
+// that has gone silent only at each PTO, and the PTO doubles with every probe
+// that goes unanswered (RFC 9002 §6.2.1): after a 10 s cut the next probe left
+// up to 8 s after the path was back, and nothing moved until then. ngtcp2's
+// keep-alive sends a PING once its timeout has passed with no packet sent, so
+// while stream data awaits acknowledgement the keep-alive timeout is
+// stall_probe: a probe leaves at least that often, and the first one the peer
+// acknowledges after a cut resets the backoff and has the lost data resent at
+// once. Otherwise it is keep_alive again. A connection that is sending resets
+// ngtcp2's keep-alive clock with every packet, so it sends no extra PINGs.
+// The PING obeys congestion control (ngtcp2 1.11 writes nothing but ACKs and
+// PTO probes while the window is full), so a cut that finds the congestion
+// window full still waits for the PTO; USB requests and answers seldom fill it.
+void Connection::Impl::update_stall_probe() {
+    const Config& cfg = ep.config;
+    if (!conn || cfg.stall_probe == 0) return;
+    bool waiting = std::any_of(streams.begin(), streams.end(), [](const auto& kv) { return awaiting_ack(kv.second); });
+    if (waiting == stall_probing) return;
+    stall_probing = waiting;
+    Nanos timeout = cfg.keep_alive;
+    if (waiting) timeout = cfg.keep_alive ? std::min(cfg.keep_alive, cfg.stall_probe) : cfg.stall_probe;
+    ngtcp2_conn_set_keep_alive_timeout(conn, timeout ? static_cast<ngtcp2_duration>(timeout) : UINT64_MAX);
 }
 
 void Connection::Impl::flush() {
@@ -728,6 +759,7 @@ void Connection::Impl::flush() {
                     s->write_shut = true;
                     s->ready = false;
                     ready.pop_front();
+                    if (stall_probing) update_stall_probe();
                     if (!s->reset_here && handlers.on_stop_sending) handlers.on_stop_sending(sid);
                     continue;
                 case NGTCP2_ERR_WRITE_MORE:
@@ -816,6 +848,7 @@ int Connection::Impl::on_acked(int64_t id, uint64_t offset, uint64_t len) {
     auto it = streams.find(id);
     if (it == streams.end()) return 0;
     it->second.tx.acknowledge(offset, len);
+    if (stall_probing && !awaiting_ack(it->second)) update_stall_probe();
     maybe_writable(id, it->second);
     return 0;
 }
@@ -828,6 +861,7 @@ int Connection::Impl::on_stream_open(int64_t id) {
 
 int Connection::Impl::on_stream_close(uint32_t, int64_t id, uint64_t) {
     streams.erase(id);
+    if (stall_probing) update_stall_probe();
     // A peer-opened stream that ends makes room for another (RFC 9000 §4.6).
     if (ngtcp2_is_bidi_stream(id) && !ngtcp2_conn_is_local_stream(conn, id))
         ngtcp2_conn_extend_max_streams_bidi(conn, 1);

@@ -58,6 +58,10 @@ constexpr uint16_t kDefaultPort = 7575;
 struct Config {
     Nanos idle_timeout = 60 * kSecond;   // both ends: the smaller one wins
     Nanos keep_alive = 15 * kSecond;     // 0: never send PINGs just to stay alive
+    // While stream data waits for acknowledgement, a PING after this long with
+    // nothing sent, so that a path back from a cut is found at once instead of
+    // at the next PTO, whose backoff grows to seconds (0: off; connection.cpp).
+    Nanos stall_probe = 500 * kMillisecond;
     Nanos handshake_timeout = 10 * kSecond;
     bool require_retry = true;           // server: validate client addresses with Retry (RFC 9000 §8.1)
     size_t max_udp_payload = 1452;       // what fits in a 1500-byte Ethernet path over IPv6

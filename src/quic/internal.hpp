@@ -88,6 +88,7 @@ struct Connection::Impl {
     bool refused_peer = false;        // our verify callback refused the peer's key
     bool refusal_noted = false;       // ... and the endpoint's RefusalLog has it: no line of our own
     bool got_stateless_reset = false;
+    bool stall_probing = false;       // keep-alive shortened to config.stall_probe (update_stall_probe)
     uint64_t bytes_sent = 0;
     uint64_t bytes_received = 0;
     CloseInfo pending_close;          // why we are closing, reported when done
@@ -117,6 +118,7 @@ struct Connection::Impl {
     void make_ready(int64_t id);
     void after_write(int64_t id, Stream& s, ngtcp2_ssize ndatalen, bool fin);
     void maybe_writable(int64_t id, Stream& s);
+    void update_stall_probe();
 
     // TLS.
     int verify_peer(gnutls_session_t session);
