@@ -27,6 +27,11 @@ namespace usbhop {
 
 inline constexpr size_t kMaxFileSize = size_t{1} << 20;  // 1 MiB: far above any key, config or status file
 
+// The status files usbhop serve and attach publish under /run/usbhop: they
+// list peers' node IDs and addresses, so only the owner and the directory's
+// group (usbhop: tmpfiles.d makes /run/usbhop set-group-ID) may read them.
+inline constexpr mode_t kStatusFileMode = 0640;
+
 struct ReadPolicy {
     size_t max_size = kMaxFileSize;
     // The file must be owned by the effective user or root, in a directory
