@@ -50,6 +50,21 @@ Result<AuthorizedKeys> load_authorized_keys(const std::string& path) {
     return parse_authorized_keys(**text, path);
 }
 
+Diagnostics share_peers_not_trusted(const std::vector<ExportRule>& shares, const AuthorizedKeys& keys,
+                                    const std::string& config_file, const std::string& keys_file) {
+    Diagnostics out;
+    for (const ExportRule& rule : shares) {
+        for (const identity::NodeId& node : rule.peers) {
+            if (keys.contains(node)) continue;
+            std::string id = node.to_string();
+            out.push_back({config_file, rule.peers_line ? rule.peers_line : rule.line,
+                           "warning: [share \"" + rule.name + "\"] peers names " + id + ", which is not in " +
+                               keys_file + ": it cannot connect until `usbhop trust " + id + "`"});
+        }
+    }
+    return out;
+}
+
 Result<AppendOutcome> append_authorized_key(const std::string& path, const identity::NodeId& node,
                                             std::string_view comment) {
     auto text = read_text_file(path);

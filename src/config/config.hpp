@@ -25,6 +25,12 @@
 
 namespace usbhop::config {
 
+// Limits the parser enforces, so that a file that passes check-config works.
+inline constexpr Nanos kMinIdleTimeout = kSecond;
+inline constexpr Nanos kMinReconnectMax = 250 * kMillisecond;
+// HelloAck's grace_ms is a u32 of milliseconds (docs/protocol.md, HelloAck).
+inline constexpr Nanos kMaxGrace = Nanos{UINT32_MAX} * kMillisecond;
+
 struct ServerSettings {
     Address listen{"::", kDefaultPort};
     std::string identity;         // default: kDefaultStateDir + "/identity.key"
