@@ -243,7 +243,7 @@ const KeySpec kKeys[] = {
 
     {Kind::relay, "listen", "address:port", "[::]:7575",
      [](Target& t, std::string_view v) { return set(t.config.relay.listen, parse_listen, v); }},
-    {Kind::relay, "identity", "path", USBHOP_STATEDIR "/identity.key",
+    {Kind::relay, "identity", "path", USBHOP_RELAY_STATEDIR "/identity.key",
      [](Target& t, std::string_view v) { return set(t.config.relay.identity, parse_path, v); }},
     {Kind::relay, "authorized_keys", "path", USBHOP_SYSCONFDIR "/relay_authorized_keys",
      [](Target& t, std::string_view v) { return set(t.config.relay.authorized_keys, parse_path, v); }},
@@ -581,12 +581,13 @@ const Peer* Config::find_peer(std::string_view name) const {
 std::string default_config_path() { return USBHOP_SYSCONFDIR "/usbhop.conf"; }
 std::string default_sysconf_dir() { return USBHOP_SYSCONFDIR; }
 std::string default_state_dir() { return USBHOP_STATEDIR; }
+std::string default_relay_state_dir() { return USBHOP_RELAY_STATEDIR; }
 
 Config defaults() {
     Config c;
     c.server.identity = default_state_dir() + "/identity.key";
     c.server.authorized_keys = default_sysconf_dir() + "/authorized_keys";
-    c.relay.identity = default_state_dir() + "/identity.key";
+    c.relay.identity = default_relay_state_dir() + "/identity.key";
     c.relay.authorized_keys = default_sysconf_dir() + "/relay_authorized_keys";
     return c;
 }

@@ -28,6 +28,9 @@ TEST_CASE("an empty file gives the defaults") {
     CHECK(r.config.server.grace == 30 * kSecond);
     CHECK_FALSE(r.config.server.relay.has_value());
     CHECK(r.config.relay.authorized_keys == default_sysconf_dir() + "/relay_authorized_keys");
+    // The relay runs as its own user with its own key, never serve's.
+    CHECK(r.config.relay.identity == default_relay_state_dir() + "/identity.key");
+    CHECK(r.config.relay.identity != r.config.server.identity);
     CHECK(r.config.relay.max_sessions_per_node == 8);
     CHECK(r.config.client.identity == "");
     CHECK(r.config.shares.empty());
