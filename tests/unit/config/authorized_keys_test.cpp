@@ -144,7 +144,8 @@ TEST_CASE("a [share] peers entry missing from authorized_keys is warned about at
     REQUIRE(warnings.size() == 1);
     CHECK(warnings[0].to_string() == "usbhop.conf:3: warning: [share \"flash\"] peers names " + test::id(2) +
                                          ", which is not in /etc/usbhop/authorized_keys: it cannot connect until "
-                                         "`usbhop trust " + test::id(2) + "`");
+                                         "`usbhop trust " +
+                                         test::id(2) + "`");
     auto both = parse_authorized_keys(test::id(1) + "\n" + test::id(2) + "\n", "ak");
     CHECK(share_peers_not_trusted(parsed.config.shares, *both, "usbhop.conf", "ak").empty());
 }

@@ -30,7 +30,7 @@ struct TempDir {
 void write(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
 
 mode_t mode_of(const std::string& path) {
-    struct stat st{};
+    struct stat st {};
     REQUIRE(::stat(path.c_str(), &st) == 0);
     return st.st_mode & 07777;
 }
