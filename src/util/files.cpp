@@ -1,6 +1,7 @@
 #include "util/files.hpp"
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -33,6 +34,16 @@ const char* kind_of(mode_t mode) {
     if (S_ISSOCK(mode)) return "a socket";
     if (S_ISLNK(mode)) return "a symbolic link";
     return "not a regular file";
+}
+
+// "usbhop (uid 998)", or "uid 998" for a uid without a name.
+std::string user_text(uid_t uid) {
+    passwd pw;
+    passwd* found = nullptr;
+    char buf[1024];
+    if (::getpwuid_r(uid, &pw, buf, sizeof buf, &found) == 0 && found)
+        return std::string(pw.pw_name) + " (uid " + std::to_string(uid) + ")";
+    return "uid " + std::to_string(uid);
 }
 
 bool trusted_uid(uid_t uid) { return uid == 0 || uid == ::geteuid(); }
@@ -108,11 +119,13 @@ Result<std::string> read_file(const std::string& path, const ReadPolicy& policy)
     if (!S_ISREG(st.st_mode))
         return make_error("refusing " + path + ": it is " + kind_of(st.st_mode) + ", not a regular file", -EINVAL);
     if (policy.trusted_owner) {
-        if (!trusted_uid(st.st_uid))
-            return make_error("refusing " + path + ": it is owned by uid " + std::to_string(st.st_uid) +
-                                  ", not by you (uid " + std::to_string(::geteuid()) +
-                                  ") or root; another user could have planted it",
+        if (!trusted_uid(st.st_uid)) {
+            std::string trusted = ::geteuid() == 0 ? "root" : "you (" + user_text(::geteuid()) + ") or root";
+            return make_error("refusing " + path + ": it is owned by " + user_text(st.st_uid) + ", not by " + trusted +
+                                  "; another user could have planted it (chown it if you trust it, or use a file "
+                                  "of your own)",
                               -EPERM);
+        }
         if (auto dir = check_directory(path); !dir) return dir.error();
     }
     if (policy.private_only && (st.st_mode & 077) != 0)

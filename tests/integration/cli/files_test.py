@@ -71,8 +71,8 @@ class FilesTest(clitest.CliTest):
         os.chown(key, 65534, 65534)
         r = self.refused_quickly("--config", conf, "id")
         self.assertEqual(r.stderr.splitlines(), [
-            "usbhop: refusing %s: it is owned by uid 65534, not by you (uid 0) or root; "
-            "another user could have planted it" % key])
+            "usbhop: refusing %s: it is owned by nobody (uid 65534), not by root; "
+            "another user could have planted it (chown it if you trust it, or use a file of your own)" % key])
 
     def test_a_key_in_a_directory_anyone_can_write_is_refused(self):
         d = self.path("open")

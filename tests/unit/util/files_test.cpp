@@ -118,7 +118,7 @@ TEST_CASE("read_file refuses a file another user owns, unless told to trust any 
     REQUIRE(::chown(path.c_str(), nobody->pw_uid, nobody->pw_gid) == 0);
     auto r = read_file(path);
     REQUIRE_FALSE(r);
-    CHECK(mentions(r, path + ": it is owned by uid " + std::to_string(nobody->pw_uid)));
+    CHECK(mentions(r, path + ": it is owned by nobody (uid " + std::to_string(nobody->pw_uid) + "), not by root"));
     CHECK(read_file(path, {.trusted_owner = false}));
 }
 
