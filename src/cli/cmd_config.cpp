@@ -19,7 +19,8 @@ int run_check_config(const Invocation& inv) {
     }
     // The file itself was checked before this handler ran (cli.cpp).
     int status = kExitOk;
-    for (const std::string& path : {inv.config.server.authorized_keys, inv.config.relay.authorized_keys}) {
+    for (bool relay : {false, true}) {
+        const std::string& path = relay ? inv.config.relay.authorized_keys : inv.config.server.authorized_keys;
         std::string full = config::expand_home(path, inv.home);
         auto keys = config::load_authorized_keys(full);
         if (!keys) {
@@ -27,6 +28,10 @@ int run_check_config(const Invocation& inv) {
             status = kExitUsage;
         } else {
             log::debug("%s: %zu node IDs", full.c_str(), keys->keys.size());
+            if (!relay)
+                for (const config::Diagnostic& d :
+                     config::share_peers_not_trusted(inv.config.shares, *keys, inv.config_path, full))
+                    print_error(d.to_string());
         }
     }
     if (status == kExitOk) {

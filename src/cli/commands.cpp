@@ -23,7 +23,7 @@ const Option kStatusOptions[] = {
 };
 const Option kIdOptions[] = {
     {"server", 0, "", "the key of [server] identity (default " USBHOP_STATEDIR "/identity.key)"},
-    {"relay", 0, "", "the key of [relay] identity (default " USBHOP_STATEDIR "/identity.key)"},
+    {"relay", 0, "", "the key of [relay] identity (default " USBHOP_RELAY_STATEDIR "/identity.key)"},
     {"client", 0, "",
      "the key of [client] identity (default ~/.config/usbhop/identity.key, for root " USBHOP_STATEDIR
      "/identity.key); the default, unless the configuration file has sections of only one role ([server] and "

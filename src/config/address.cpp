@@ -51,6 +51,13 @@ std::string Address::to_string() const {
     return host + ":" + std::to_string(port);
 }
 
+bool is_numeric_host(std::string_view host) {
+    std::string h(host);
+    in6_addr a6;
+    in_addr a4;
+    return inet_pton(AF_INET6, h.c_str(), &a6) == 1 || inet_pton(AF_INET, h.c_str(), &a4) == 1;
+}
+
 Result<Address> parse_address(std::string_view text, uint16_t default_port) {
     std::string_view s = trim(text);
     if (s.empty()) return make_error("empty address (expected host:port)");

@@ -29,6 +29,9 @@ struct Address {
 // "IPv6 address '::1' needs brackets: [::1]:7575", ...
 Result<Address> parse_address(std::string_view text, uint16_t default_port = kDefaultPort);
 
+// An IPv4 or IPv6 address in numeric form (no brackets), not a name.
+bool is_numeric_host(std::string_view host);
+
 // A relay as [server] relay and [peer] relay name it: "host:port <node-id>".
 struct RelayRef {
     Address address;

@@ -1,14 +1,10 @@
 #include "config/authorized_keys.hpp"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 
 #include "config/files.hpp"
 #include "config/text.hpp"
+#include "util/files.hpp"
 
 namespace usbhop::config {
 
@@ -54,6 +50,21 @@ Result<AuthorizedKeys> load_authorized_keys(const std::string& path) {
     return parse_authorized_keys(**text, path);
 }
 
+Diagnostics share_peers_not_trusted(const std::vector<ExportRule>& shares, const AuthorizedKeys& keys,
+                                    const std::string& config_file, const std::string& keys_file) {
+    Diagnostics out;
+    for (const ExportRule& rule : shares) {
+        for (const identity::NodeId& node : rule.peers) {
+            if (keys.contains(node)) continue;
+            std::string id = node.to_string();
+            out.push_back({config_file, rule.peers_line ? rule.peers_line : rule.line,
+                           "warning: [share \"" + rule.name + "\"] peers names " + id + ", which is not in " +
+                               keys_file + ": it cannot connect until `usbhop trust " + id + "`"});
+        }
+    }
+    return out;
+}
+
 Result<AppendOutcome> append_authorized_key(const std::string& path, const identity::NodeId& node,
                                             std::string_view comment) {
     auto text = read_text_file(path);
@@ -77,22 +88,13 @@ Result<AppendOutcome> append_authorized_key(const std::string& path, const ident
     if (!clean.empty()) line += " " + clean;
     line += "\n";
 
-    int fd = open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) return make_error("cannot open " + path + " for writing: " + strerror(errno), -errno);
-    // A new file is world-readable whatever the umask: it holds public keys, and the service user must read it.
-    if (!*text) fchmod(fd, 0644);
-    size_t done = 0;
-    while (done < line.size()) {
-        ssize_t n = write(fd, line.data() + done, line.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            int e = errno;
-            close(fd);
-            return make_error("cannot write " + path + ": " + strerror(e), -e);
-        }
-        done += static_cast<size_t>(n);
-    }
-    if (fsync(fd) != 0 || close(fd) != 0) return make_error("cannot write " + path + ": " + strerror(errno), -errno);
+    // Rewritten whole rather than appended to: a reader never sees half a
+    // line. A new file is world-readable whatever the umask: it holds public
+    // keys, and the service user must read it; an existing one keeps its mode.
+    mode_t mode = 0644;
+    if (struct stat st; *text && ::stat(path.c_str(), &st) == 0) mode = st.st_mode & 07777;
+    std::string whole = *text ? **text + line : line;
+    if (auto w = write_file_atomically(path, whole, mode); !w) return w.error();
     return AppendOutcome::added;
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config/diagnostic.hpp"
+#include "config/export_rule.hpp"
 #include "identity/identity.hpp"
 #include "util/result.hpp"
 
@@ -32,6 +33,13 @@ Result<AuthorizedKeys> parse_authorized_keys(std::string_view text, const std::s
                                              Diagnostics* all = nullptr);
 // Reads and parses path; a missing file is an empty list (nobody is trusted).
 Result<AuthorizedKeys> load_authorized_keys(const std::string& path);
+
+// Pure: one warning per [share] peers entry that `keys` (read from
+// keys_file) lacks: such a peer is refused before any rule applies, so the
+// entry can never take effect. Diagnostics point at the peers line of
+// config_file.
+Diagnostics share_peers_not_trusted(const std::vector<ExportRule>& shares, const AuthorizedKeys& keys,
+                                    const std::string& config_file, const std::string& keys_file);
 
 enum class AppendOutcome { added, already_present };
 // Adds "node-id comment" as a new line, unless node is already listed.

@@ -61,6 +61,43 @@ Result<Nanos> parse_keep_alive_seconds(std::string_view v) {
     return *d;
 }
 
+// A duration from `min` to `max`: outside them the setting cannot work, and
+// `why` says why.
+Result<Nanos> parse_duration_within(std::string_view v, Nanos min, Nanos max, std::string_view why) {
+    auto d = parse_duration_value(v);
+    if (!d) return d.error();
+    if (*d < min) return make_error("'" + std::string(v) + "' is below " + format_duration(min) + ": " + std::string(why));
+    if (*d > max) return make_error("'" + std::string(v) + "' is above " + format_duration(max) + ": " + std::string(why));
+    return *d;
+}
+
+constexpr Nanos kNoLimit = UINT64_MAX;
+
+Result<Nanos> parse_idle_timeout(std::string_view v) {
+    // QUIC's idle timer (RFC 9000 §10.1) under a second closes a connection
+    // between two packets of an ordinary exchange.
+    return parse_duration_within(v, kMinIdleTimeout, kNoLimit,
+                                 "a connection would close between two packets of a normal exchange");
+}
+
+Result<Nanos> parse_grace(std::string_view v) {
+    return parse_duration_within(v, 0, kMaxGrace, "HelloAck carries grace as u32 milliseconds (docs/protocol.md)");
+}
+
+Result<Nanos> parse_reconnect_max(std::string_view v) {
+    return parse_duration_within(v, kMinReconnectMax, kNoLimit, "attach would hammer an unreachable server");
+}
+
+// serve and the relay bind the address as written; they resolve no names.
+Result<Address> parse_listen(std::string_view v) {
+    auto a = parse_address(v);
+    if (!a) return a.error();
+    if (!is_numeric_host(a->host))
+        return make_error("'" + a->host + "' is not a numeric address; listen takes one, like [::]:7575 or "
+                          "0.0.0.0:7575 (names are not resolved here)");
+    return *a;
+}
+
 Result<uint64_t> parse_number(std::string_view v, uint64_t min, uint64_t max) {
     uint64_t n = 0;
     auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
@@ -134,8 +171,8 @@ Result<void> set_count(uint32_t& field, std::string_view v, uint64_t min, uint64
 
 // clang-format off
 const KeySpec kKeys[] = {
-    {Kind::server, "listen", "host:port", "[::]:7575",
-     [](Target& t, std::string_view v) { return set(t.config.server.listen, [](auto s) { return parse_address(s); }, v); }},
+    {Kind::server, "listen", "address:port", "[::]:7575",
+     [](Target& t, std::string_view v) { return set(t.config.server.listen, parse_listen, v); }},
     {Kind::server, "identity", "path", USBHOP_STATEDIR "/identity.key",
      [](Target& t, std::string_view v) { return set(t.config.server.identity, parse_path, v); }},
     {Kind::server, "authorized_keys", "path", USBHOP_SYSCONFDIR "/authorized_keys",
@@ -143,11 +180,11 @@ const KeySpec kKeys[] = {
     {Kind::server, "relay", "host:port node-id", "none",
      [](Target& t, std::string_view v) { return set(t.config.server.relay, parse_relay_ref, v); }},
     {Kind::server, "grace", "duration", "30s",
-     [](Target& t, std::string_view v) { return set(t.config.server.grace, parse_duration_value, v); }},
+     [](Target& t, std::string_view v) { return set(t.config.server.grace, parse_grace, v); }},
     {Kind::server, "keep_alive", "duration", "15s",
      [](Target& t, std::string_view v) { return set(t.config.server.keep_alive, parse_duration_value, v); }},
     {Kind::server, "idle_timeout", "duration", "60s",
-     [](Target& t, std::string_view v) { return set(t.config.server.idle_timeout, parse_duration_value, v); }},
+     [](Target& t, std::string_view v) { return set(t.config.server.idle_timeout, parse_idle_timeout, v); }},
     {Kind::server, "max_peers", "number", "16",
      [](Target& t, std::string_view v) { return set_count(t.config.server.max_peers, v, 1, 4096); }},
     {Kind::server, "max_udp_payload", "bytes", "1452",
@@ -191,9 +228,9 @@ const KeySpec kKeys[] = {
     {Kind::client, "keep_alive", "duration", "15s",
      [](Target& t, std::string_view v) { return set(t.config.client.keep_alive, parse_duration_value, v); }},
     {Kind::client, "idle_timeout", "duration", "60s",
-     [](Target& t, std::string_view v) { return set(t.config.client.idle_timeout, parse_duration_value, v); }},
+     [](Target& t, std::string_view v) { return set(t.config.client.idle_timeout, parse_idle_timeout, v); }},
     {Kind::client, "reconnect_max", "duration", "30s",
-     [](Target& t, std::string_view v) { return set(t.config.client.reconnect_max, parse_duration_value, v); }},
+     [](Target& t, std::string_view v) { return set(t.config.client.reconnect_max, parse_reconnect_max, v); }},
     {Kind::client, "max_udp_payload", "bytes", "1452",
      [](Target& t, std::string_view v) { return set_count(t.config.client.max_udp_payload, v, 1200, 65000); }},
 
@@ -204,9 +241,9 @@ const KeySpec kKeys[] = {
     {Kind::peer, "relay", "host:port node-id", "[client] relay",
      [](Target& t, std::string_view v) { return set(t.peer->relay, parse_relay_ref, v); }},
 
-    {Kind::relay, "listen", "host:port", "[::]:7575",
-     [](Target& t, std::string_view v) { return set(t.config.relay.listen, [](auto s) { return parse_address(s); }, v); }},
-    {Kind::relay, "identity", "path", USBHOP_STATEDIR "/identity.key",
+    {Kind::relay, "listen", "address:port", "[::]:7575",
+     [](Target& t, std::string_view v) { return set(t.config.relay.listen, parse_listen, v); }},
+    {Kind::relay, "identity", "path", USBHOP_RELAY_STATEDIR "/identity.key",
      [](Target& t, std::string_view v) { return set(t.config.relay.identity, parse_path, v); }},
     {Kind::relay, "authorized_keys", "path", USBHOP_SYSCONFDIR "/relay_authorized_keys",
      [](Target& t, std::string_view v) { return set(t.config.relay.authorized_keys, parse_path, v); }},
@@ -424,10 +461,26 @@ private:
                       ") must be more than twice keep_alive (" + format_duration(r.keep_alive) +
                       "), or nodes are forgotten between keep-alives",
                   relay_timing_line_);
+        check_keep_alive("[server]", result_.config.server.keep_alive, result_.config.server.idle_timeout);
+        check_keep_alive("[client]", result_.config.client.keep_alive, result_.config.client.idle_timeout);
         for (const Peer& p : result_.config.peers) {
             if (p.node.valid() && !p.address && !p.relay && !result_.config.client.relay)
                 error("[peer \"" + p.name + "\"] has neither address nor relay, and [client] names no relay", p.line);
         }
+    }
+
+    // A keep-alive that comes no sooner than the idle timeout never keeps anything alive.
+    void check_keep_alive(const std::string& section, Nanos keep_alive, Nanos idle_timeout) {
+        if (keep_alive < idle_timeout) return;
+        int line = std::max(key_line(section, "keep_alive"), key_line(section, "idle_timeout"));
+        error(section + " keep_alive (" + format_duration(keep_alive) + ") must be shorter than idle_timeout (" +
+                  format_duration(idle_timeout) + "), or idle connections close before a keep-alive is sent",
+              line);
+    }
+
+    int key_line(const std::string& section, std::string_view key) const {
+        auto it = key_lines_.find(section + " " + std::string(key));
+        return it == key_lines_.end() ? 0 : it->second;
     }
 
     Target target() {
@@ -481,6 +534,8 @@ private:
             return;
         }
         last_key_ = std::string(name);
+        key_lines_[display_ + " " + std::string(name)] = line_;
+        if (kind_ == Kind::share && name == "peers") result_.config.shares.back().peers_line = line_;
         apply(*spec, trim(value));
     }
 
@@ -506,6 +561,7 @@ private:
     int relay_timing_line_ = 0;   // the last [relay] keep_alive or registration_timeout
     std::map<std::string, int> sections_;  // display name -> line
     std::map<std::string, int> keys_;      // key -> line, in the current section
+    std::map<std::string, int> key_lines_;  // "[server] keep_alive" -> line, every section
     std::string last_key_;                 // for continuation lines
 };
 
@@ -525,12 +581,13 @@ const Peer* Config::find_peer(std::string_view name) const {
 std::string default_config_path() { return USBHOP_SYSCONFDIR "/usbhop.conf"; }
 std::string default_sysconf_dir() { return USBHOP_SYSCONFDIR; }
 std::string default_state_dir() { return USBHOP_STATEDIR; }
+std::string default_relay_state_dir() { return USBHOP_RELAY_STATEDIR; }
 
 Config defaults() {
     Config c;
     c.server.identity = default_state_dir() + "/identity.key";
     c.server.authorized_keys = default_sysconf_dir() + "/authorized_keys";
-    c.relay.identity = default_state_dir() + "/identity.key";
+    c.relay.identity = default_relay_state_dir() + "/identity.key";
     c.relay.authorized_keys = default_sysconf_dir() + "/relay_authorized_keys";
     return c;
 }

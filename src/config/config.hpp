@@ -25,6 +25,12 @@
 
 namespace usbhop::config {
 
+// Limits the parser enforces, so that a file that passes check-config works.
+inline constexpr Nanos kMinIdleTimeout = kSecond;
+inline constexpr Nanos kMinReconnectMax = 250 * kMillisecond;
+// HelloAck's grace_ms is a u32 of milliseconds (docs/protocol.md, HelloAck).
+inline constexpr Nanos kMaxGrace = Nanos{UINT32_MAX} * kMillisecond;
+
 struct ServerSettings {
     Address listen{"::", kDefaultPort};
     std::string identity;         // default: kDefaultStateDir + "/identity.key"
@@ -56,7 +62,7 @@ struct Peer {
 
 struct RelaySettings {
     Address listen{"::", kDefaultPort};
-    std::string identity;                     // default: kDefaultStateDir + "/identity.key"
+    std::string identity;                     // default: default_relay_state_dir() + "/identity.key"
     std::string authorized_keys;              // default: kDefaultSysconfDir + "/relay_authorized_keys"
     uint32_t max_sessions = 1024;             // flows across all nodes
     uint32_t max_sessions_per_node = 8;       // flows one node may hold at once
@@ -88,10 +94,13 @@ struct Config {
     const Peer* find_peer(std::string_view name) const;
 };
 
-// Defaults as installed (from usbhop_config.h): "/etc/usbhop", "/var/lib/usbhop".
+// Defaults as installed (from usbhop_config.h): "/etc/usbhop", "/var/lib/usbhop",
+// "/var/lib/usbhop-relay".
 std::string default_config_path();
 std::string default_sysconf_dir();
 std::string default_state_dir();
+// "/var/lib/usbhop-relay": the relay's key, owned by its own user usbhop-relay.
+std::string default_relay_state_dir();
 
 // A config with every default filled in.
 Config defaults();

@@ -33,6 +33,7 @@ struct ExportRule {
     std::optional<std::string> path;
     std::optional<uint8_t> device_class;  // matches bDeviceClass or any bInterfaceClass
     std::vector<identity::NodeId> peers;  // empty: everyone in authorized_keys
+    int peers_line = 0;                   // where peers = is set, for messages
     bool force = false;                   // take the device from a kernel driver bound on this machine
 };
 

@@ -4,24 +4,16 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
+
+#include "util/files.hpp"
 
 namespace usbhop::config {
 
 Result<std::optional<std::string>> read_text_file(const std::string& path) {
-    struct stat st;
-    if (stat(path.c_str(), &st) != 0) {
-        if (errno == ENOENT) return std::optional<std::string>();
-        return make_error("cannot read " + path + ": " + strerror(errno), -errno);
-    }
-    if (S_ISDIR(st.st_mode)) return make_error("cannot read " + path + ": it is a directory");
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return make_error("cannot read " + path + ": " + strerror(errno), -errno);
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad()) return make_error("cannot read " + path + ": read error");
-    return std::optional<std::string>(text.str());
+    auto text = read_file(path);
+    if (text) return std::optional<std::string>(std::move(*text));
+    if (text.error().code == -ENOENT) return std::optional<std::string>();
+    return text.error();
 }
 
 Result<void> make_directories(const std::string& path, unsigned mode) {

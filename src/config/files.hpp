@@ -8,8 +8,9 @@
 
 namespace usbhop::config {
 
-// The whole file, or nullopt when it does not exist; other failures
-// (permission, a directory) are errors naming the path.
+// The whole file, or nullopt when it does not exist; anything util/files'
+// read_file refuses (a FIFO, a device, over 1 MiB, another user's file) is
+// an error naming the path.
 Result<std::optional<std::string>> read_text_file(const std::string& path);
 // mkdir -p with `mode` for each directory it creates.
 Result<void> make_directories(const std::string& path, unsigned mode);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "util/base32.hpp"
+#include "util/files.hpp"
 
 namespace usbhop::identity {
 
@@ -116,32 +117,6 @@ Result<void> make_parent_dirs(const std::string& path) {
     return {};
 }
 
-// Writes text to a fresh 0600 file next to path and returns its name.
-Result<std::string> write_temp(const std::string& path, const std::string& text) {
-    unsigned char rnd[8];
-    gnutls_rnd(GNUTLS_RND_NONCE, rnd, sizeof rnd);
-    std::string tmp = path + ".tmp-" + to_hex({reinterpret_cast<const std::byte*>(rnd), sizeof rnd});
-    int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) return make_error("cannot create " + tmp + ": " + std::strerror(errno), -errno);
-    auto fail = [&](const char* what) {
-        int e = errno;
-        close(fd);
-        unlink(tmp.c_str());
-        return make_error(std::string("cannot ") + what + " " + tmp + ": " + std::strerror(e), -e);
-    };
-    if (fchmod(fd, 0600) != 0) return fail("chmod");
-    size_t done = 0;
-    while (done < text.size()) {
-        ssize_t n = write(fd, text.data() + done, text.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return fail("write");
-        done += static_cast<size_t>(n);
-    }
-    if (fsync(fd) != 0) return fail("sync");
-    close(fd);
-    return tmp;
-}
-
 }  // namespace
 
 NodeId NodeId::from_public_key(std::span<const std::byte, kPublicKeySize> key) {
@@ -207,38 +182,10 @@ Result<NodeKey> NodeKey::generate() {
 }
 
 Result<NodeKey> NodeKey::load(const std::string& path) {
-    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return make_error("cannot open " + path + ": " + std::strerror(errno), -errno);
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return make_error("cannot stat " + path + ": " + std::strerror(e), -e);
-    }
-    if ((st.st_mode & 077) != 0) {
-        close(fd);
-        char mode[8];
-        snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-        return make_error(path + " is readable by others (mode " + mode + "); chmod 600 " + path, -EPERM);
-    }
-    std::string text;
-    char buf[4096];
-    for (;;) {
-        ssize_t n = read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            int e = errno;
-            close(fd);
-            return make_error("cannot read " + path + ": " + std::strerror(e), -e);
-        }
-        if (n == 0) break;
-        text.append(buf, static_cast<size_t>(n));
-        if (text.size() > 64 * 1024) {
-            close(fd);
-            return make_error(path + " is too large to be a key file");
-        }
-    }
-    close(fd);
+    // A private key: ours or root's, nobody else may read it, no link, FIFO or device.
+    auto read = read_file(path, {.max_size = 64 * 1024, .private_only = true});
+    if (!read) return read.error();
+    std::string text = std::move(*read);
     auto priv = import_private(text);
     if (!priv) return make_error(path + ": " + priv.error().message, priv.error().code);
     auto pub = public_of(priv->get());
@@ -253,32 +200,21 @@ Result<NodeKey> NodeKey::load(const std::string& path) {
 
 Result<NodeKey> NodeKey::load_or_create(const std::string& path) {
     struct stat st;
-    if (stat(path.c_str(), &st) == 0 || errno != ENOENT) return load(path);
+    if (lstat(path.c_str(), &st) == 0 || errno != ENOENT) return load(path);
     auto key = generate();
     if (!key) return key;
     if (auto dirs = make_parent_dirs(path); !dirs) return dirs.error();
-    auto tmp = write_temp(path, key->private_pem_);
-    if (!tmp) return tmp.error();
-    // link() rather than rename(): if another process created the key in
-    // the meantime, keep theirs and load it, so both agree on one identity.
-    int rc = link(tmp->c_str(), path.c_str());
-    int e = errno;
-    unlink(tmp->c_str());
-    if (rc != 0 && e == EEXIST) return load(path);
-    if (rc != 0) return make_error("cannot create " + path + ": " + std::strerror(e), -e);
+    // create_only: if another process created the key in the meantime,
+    // keep theirs and load it, so both agree on one identity.
+    auto written = write_file_atomically(path, key->private_pem_, 0600, WriteMode::create_only);
+    if (!written && written.error().code == -EEXIST) return load(path);
+    if (!written) return written.error();
     return key;
 }
 
 Result<void> NodeKey::save(const std::string& path) const {
     if (auto dirs = make_parent_dirs(path); !dirs) return dirs;
-    auto tmp = write_temp(path, private_pem_);
-    if (!tmp) return tmp.error();
-    if (rename(tmp->c_str(), path.c_str()) != 0) {
-        int e = errno;
-        unlink(tmp->c_str());
-        return make_error("cannot write " + path + ": " + std::strerror(e), -e);
-    }
-    return {};
+    return write_file_atomically(path, private_pem_, 0600);
 }
 
 std::string NodeKey::public_key_pem() const {

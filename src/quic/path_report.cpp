@@ -14,6 +14,7 @@
 #include <tuple>
 
 #include "util/bytes.hpp"
+#include "util/files.hpp"
 #include "util/unique_fd.hpp"
 
 namespace usbhop::quic {
@@ -53,21 +54,6 @@ bool parse_file_name(std::string_view name, std::string& role, int& pid) {
 
 std::string file_path(const std::string& dir, std::string_view role, int pid) {
     return dir + "/" + std::string(role) + "-" + std::to_string(pid);
-}
-
-Result<std::string> read_small_file(const std::string& path) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) return make_error("cannot read " + path + ": " + std::strerror(errno));
-    std::string text;
-    char buf[4096];
-    for (;;) {
-        ssize_t n = ::read(fd.get(), buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        text.append(buf, static_cast<size_t>(n));
-        if (text.size() > 1024 * 1024) break;
-    }
-    return text;
 }
 
 }  // namespace
@@ -169,32 +155,10 @@ Result<void> save_reports(const std::string& dir, std::string_view role, int pid
     };
     if (::mkdir(dir.c_str(), 0755) == 0) (void)::chmod(dir.c_str(), 0755);  // whatever the umask
     else if (errno != EEXIST) return fail("create", errno);
-    std::string path = file_path(dir, role, pid);
-    std::string tmp = path + ".tmp";
-    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
-    if (!fd) return fail("write a status file in", errno);
-    // Readable by `usbhop status` as any user, whatever the unit's UMask=0077.
-    (void)::fchmod(fd.get(), 0644);
-    std::string text = format_reports(role, pid, reports);
-    size_t done = 0;
-    while (done < text.size()) {
-        ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            int err = errno;
-            fd.reset();
-            ::unlink(tmp.c_str());
-            return fail("write a status file in", err);
-        }
-        done += static_cast<size_t>(n);
-    }
-    fd.reset();
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        int err = errno;
-        ::unlink(tmp.c_str());
-        return fail("write a status file in", err);
-    }
-    return {};
+    // 0640: readable by the directory's group (usbhop, which the set-group-ID
+    // /run/usbhop gives every file in it), not by everyone: the files list
+    // peers' node IDs and addresses. Written whole under a random temp name.
+    return write_file_atomically(file_path(dir, role, pid), format_reports(role, pid, reports), kStatusFileMode);
 }
 
 void remove_reports(const std::string& dir, std::string_view role, int pid) {
@@ -212,7 +176,7 @@ std::vector<ReportFile> load_reports(const std::string& dir, const std::function
             remove_reports(dir, f.role, f.pid);  // left by a process that crashed; we may not be allowed
             continue;
         }
-        auto text = read_small_file(file_path(dir, f.role, f.pid));
+        auto text = read_file(file_path(dir, f.role, f.pid), {.max_size = kMaxFileSize, .trusted_owner = false});
         if (!text) continue;
         auto reports = parse_reports(*text);
         if (!reports) continue;

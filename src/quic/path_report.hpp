@@ -60,7 +60,8 @@ struct ReportFile {
     std::vector<PathReport> reports;
 };
 
-// Writes <dir>/<role>-<pid> atomically (temp + rename), creating dir (0755).
+// Writes <dir>/<role>-<pid> atomically, mode kStatusFileMode (0640), creating
+// dir (0755).
 Result<void> save_reports(const std::string& dir, std::string_view role, int pid,
                           const std::vector<PathReport>& reports);
 void remove_reports(const std::string& dir, std::string_view role, int pid);

@@ -46,7 +46,7 @@ int run(const config::Config& config, const RunOptions& options) {
     const config::RelaySettings& settings = config.relay;
     auto expand = [&](const std::string& p) { return config::expand_home(p, options.home); };
     std::string identity_path =
-        expand(settings.identity.empty() ? config::default_state_dir() + "/identity.key" : settings.identity);
+        expand(settings.identity.empty() ? config::default_relay_state_dir() + "/identity.key" : settings.identity);
     std::string keys_path = expand(settings.authorized_keys.empty()
                                        ? config::default_sysconf_dir() + "/relay_authorized_keys"
                                        : settings.authorized_keys);

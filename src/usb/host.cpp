@@ -5,7 +5,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <variant>
 
 #include "usb/descriptors.hpp"
@@ -17,6 +16,7 @@
 #include "usb/storage_guard.hpp"
 #include "usb/usb_thread.hpp"
 #include "usb/worker.hpp"
+#include "util/files.hpp"
 #include "util/log.hpp"
 
 // g++ 12 reports the moves of Event inside std::vector's reallocation as
@@ -98,9 +98,9 @@ struct Slot {
 };
 
 size_t usbfs_memory_bytes() {
-    std::ifstream in("/sys/module/usbcore/parameters/usbfs_memory_mb");
+    auto text = read_file("/sys/module/usbcore/parameters/usbfs_memory_mb");
     long mb = -1;
-    if (!(in >> mb) || mb < 0) return 16 * kMiB;
+    if (!text || std::sscanf(text->c_str(), "%ld", &mb) != 1 || mb < 0) return 16 * kMiB;
     return mb == 0 ? 0 : size_t(mb) * kMiB;  // 0: no limit
 }
 

@@ -1,9 +1,9 @@
 #include "usb/storage_guard.hpp"
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <system_error>
+
+#include "util/files.hpp"
 
 namespace usbhop::usb {
 
@@ -11,11 +11,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string read_file(const fs::path& p) {
-    std::ifstream in(p);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+// sysfs and /proc files: root's (or, under /proc/self, ours); "" when unreadable.
+std::string read_text(const fs::path& p) {
+    auto text = read_file(p.string());
+    return text ? std::move(*text) : std::string();
 }
 
 std::string trim(std::string s) {
@@ -67,7 +66,7 @@ void add_block(const fs::path& dir, bool partition_of_disk, std::vector<BlockDev
     if (!fs::exists(dir / "dev", ec)) return;
     BlockDevice b;
     b.name = dir.filename().string();
-    b.number = trim(read_file(dir / "dev"));
+    b.number = trim(read_text(dir / "dev"));
     b.held = !fs::is_empty(dir / "holders", ec) && !ec;
     out.push_back(b);
     if (partition_of_disk) return;
@@ -139,7 +138,7 @@ Result<void> check_storage_unused(const std::string& path, const std::string& sy
     auto blocks = block_devices_of(sysfs_root + "/" + path);
     if (blocks.empty()) return {};
     std::string use =
-        describe_use(blocks, parse_mountinfo(read_file("/proc/self/mountinfo")), parse_swaps(read_file("/proc/swaps")));
+        describe_use(blocks, parse_mountinfo(read_text("/proc/self/mountinfo")), parse_swaps(read_text("/proc/swaps")));
     if (use.empty()) return {};
     return make_error(path + ": refusing to take this storage device away from this machine: " + use +
                       " (unmount it first, or set 'force' in its [share] rule to take it anyway)");

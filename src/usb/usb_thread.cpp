@@ -1,9 +1,7 @@
 #include "usb/usb_thread.hpp"
 
-#include <fstream>
-#include <sstream>
-
 #include "usb/descriptors.hpp"
+#include "util/files.hpp"
 #include "util/log.hpp"
 
 namespace usbhop::usb {
@@ -13,11 +11,9 @@ namespace {
 const char kSysfsDevices[] = "/sys/bus/usb/devices/";
 
 std::optional<std::string> read_sysfs(const std::string& path, const char* attr) {
-    std::ifstream in(kSysfsDevices + path + "/" + attr, std::ios::binary);
-    if (!in) return std::nullopt;
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::string s = ss.str();
+    auto text = read_file(kSysfsDevices + path + "/" + attr);
+    if (!text) return std::nullopt;
+    std::string s = std::move(*text);
     while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
     return s;
 }

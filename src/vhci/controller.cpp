@@ -11,6 +11,7 @@
 #include <cstring>
 #include <thread>
 
+#include "util/files.hpp"
 #include "util/log.hpp"
 
 namespace usbhop::vhci {
@@ -23,23 +24,9 @@ Error not_loaded(const std::string& dir) {
     return make_error("vhci_hcd is not loaded (no " + dir + "): " + kModprobeHint, errc::kNotLoaded);
 }
 
-Result<std::string> read_attribute(const std::string& path) {
-    auto failed = [&path](int err) { return make_error("cannot read " + path + ": " + std::strerror(err), -err); };
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) return failed(errno);
-    std::string text;
-    char buf[4096];
-    for (;;) {
-        ssize_t n = ::read(fd.get(), buf, sizeof buf);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return failed(errno);
-        }
-        if (n == 0) break;
-        text.append(buf, static_cast<size_t>(n));
-    }
-    return text;
-}
+// sysfs attributes are root's regular files in root's directories: the
+// default read_file policy holds, and no attribute comes near 1 MiB.
+Result<std::string> read_attribute(const std::string& path) { return read_file(path); }
 
 // A sysfs store either takes the whole line or fails with the errno the
 // driver returned; there are no partial writes to retry.

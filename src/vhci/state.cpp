@@ -15,8 +15,8 @@
 #include <optional>
 
 #include "util/bytes.hpp"
+#include "util/files.hpp"
 #include "util/log.hpp"
-#include "util/unique_fd.hpp"
 
 namespace usbhop::vhci {
 
@@ -50,22 +50,6 @@ std::optional<uint32_t> port_of_file(std::string_view name) {
     uint32_t port = 0;
     if (!parse_number(name.substr(kFilePrefix.size()), port)) return std::nullopt;
     return port;
-}
-
-Result<std::string> read_file(const std::string& path) {
-    auto failed = [&path](int err) { return make_error("cannot read " + path + ": " + std::strerror(err), -err); };
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) return failed(errno);
-    std::string text;
-    char buf[1024];
-    for (;;) {
-        ssize_t n = ::read(fd.get(), buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return failed(errno);
-        if (n == 0) return text;
-        text.append(buf, static_cast<size_t>(n));
-        if (text.size() > 64 * 1024) return make_error(path + " is too large for a usbhop state file");
-    }
 }
 
 }  // namespace
@@ -194,28 +178,9 @@ Result<void> StateDir::save(const AttachedDevice& device) const {
     std::filesystem::create_directories(root_, ec);
     if (ec) return make_error("cannot create " + root_ + ": " + ec.message(), -ec.value());
 
-    const std::string path = path_for(device.port);
-    const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-    const std::string text = format_state(device);
-    auto fail = [&](const char* what) {
-        int err = errno;
-        ::unlink(tmp.c_str());
-        return make_error(std::string("cannot ") + what + " " + tmp + ": " + std::strerror(err), -err);
-    };
-    {
-        UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
-        if (!fd) return fail("create");
-        size_t done = 0;
-        while (done < text.size()) {
-            ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0) return fail("write");
-            done += static_cast<size_t>(n);
-        }
-        if (::fsync(fd.get()) != 0) return fail("sync");
-    }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) return fail("rename into place");
-    return {};
+    // Root writes here, in a directory the usbhop user owns: a random
+    // O_EXCL temp name, so nothing planted in advance is followed or reused.
+    return write_file_atomically(path_for(device.port), format_state(device), kStatusFileMode);
 }
 
 Result<void> StateDir::remove(uint32_t port) const {
@@ -244,7 +209,7 @@ Result<std::vector<AttachedDevice>> StateDir::scan(bool remove_malformed) const 
 
     for (const auto& [port, name] : files) {
         const std::string path = root_ + "/" + name;
-        auto text = read_file(path);
+        auto text = read_file(path, {.max_size = 64 * 1024, .trusted_owner = false});
         if (!text) {
             // Removed between readdir and open: another prune got there first.
             if (text.error().code != -ENOENT) log::warning("%s", text.error().message.c_str());

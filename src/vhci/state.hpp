@@ -79,7 +79,8 @@ public:
     // <root>/port-<N>
     std::string path_for(uint32_t port) const;
 
-    // Writes <root>/port-<N> atomically, creating root if needed.
+    // Writes <root>/port-<N> atomically (util/files, mode kStatusFileMode
+    // 0640), creating root if needed.
     Result<void> save(const AttachedDevice& device) const;
     // Removes the port's entry; a missing entry is fine.
     Result<void> remove(uint32_t port) const;

@@ -57,6 +57,29 @@ class ConfigTest(clitest.CliTest):
         r = self.run_usbhop("check-config", "--config", conf)
         self.assert_one_line_error(r, 2, "usbhop: %s:3: node ID 'not-a-node-id' has 13 characters, expected 56" % ak)
 
+    def test_settings_that_cannot_work_are_refused(self):
+        conf = self.write("c.conf", "[server]\nlisten = localhost:7575\nidle_timeout = 1us\n"
+                          "[client]\nkeep_alive = 30s\nidle_timeout = 20s\nreconnect_max = 10ms\n")
+        r = self.run_usbhop("check-config", "--config", conf)
+        self.assertEqual(r.returncode, 2)
+        lines = r.stderr.splitlines()
+        self.assertEqual([l.split(": ")[1] for l in lines],
+                         [conf + ":2", conf + ":3", conf + ":7", conf + ":6"], r.stderr)
+        self.assertIn("'localhost' is not a numeric address", lines[0])
+        self.assertIn("[client] keep_alive (30s) must be shorter than idle_timeout (20s)", lines[3])
+
+    def test_a_share_peer_missing_from_authorized_keys_is_a_warning(self):
+        idconf = self.write("id.conf", "[client]\nidentity = %s\n" % self.path("peer.key"))
+        good = self.run_usbhop("--config", idconf, "id").stdout.strip()
+        ak = self.write("ak", "")
+        conf = self.write("c.conf", "[server]\nauthorized_keys = %s\n[share \"a\"]\nmatch = *:*\npeers = %s\n"
+                          % (ak, good))
+        r = self.run_usbhop("check-config", "--config", conf)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stderr.splitlines(), [
+            "usbhop: %s:5: warning: [share \"a\"] peers names %s, which is not in %s: it cannot connect until "
+            "`usbhop trust %s`" % (conf, good, ak, good)])
+
     def test_list_keys_names_sections_and_keys(self):
         r = self.run_usbhop("check-config", "--list-keys", "--config", self.write("e.conf", ""))
         self.assertEqual(r.returncode, 0, r.stderr)

@@ -187,7 +187,7 @@ TEST_CASE("report files: written atomically, read by role and pid, those of dead
     CHECK(quic::load_reports(dir.path + "/missing", [](int) { return true; }).empty());
 }
 
-TEST_CASE("a report file is readable by every user, even from a service with UMask=0077") {
+TEST_CASE("a report file is readable by its owner and group only (0640), even from a service with UMask=0077") {
     TempDir dir;
     mode_t old = ::umask(077);
     auto saved = quic::save_reports(dir.path + "/run", "serve", 42, {direct()});
@@ -195,7 +195,7 @@ TEST_CASE("a report file is readable by every user, even from a service with UMa
     REQUIRE(saved);
     struct stat st {};
     REQUIRE(::stat((dir.path + "/run/serve-42").c_str(), &st) == 0);
-    CHECK((st.st_mode & 0777) == 0644);
+    CHECK((st.st_mode & 0777) == 0640);  // it lists peers' node IDs and addresses
     REQUIRE(::stat((dir.path + "/run").c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0755);
 }
@@ -227,4 +227,17 @@ TEST_CASE("rates read as people say them") {
     CHECK(client::rate_text(9'950'000) == "9.9M");
     CHECK(client::rate_text(45'000'000'000) == "45G");
     CHECK(client::rate_text(4'500'000'000'000) == "4500G");
+}
+
+TEST_CASE("a report file is not written through a file planted at a predictable temp name") {
+    TempDir dir;
+    std::ofstream(dir.path + "/serve-42.tmp") << "planted\n";  // the name writers used to truncate and rename
+    REQUIRE(quic::save_reports(dir.path, "serve", 42, {direct()}));
+    std::ifstream in(dir.path + "/serve-42.tmp");
+    std::string line;
+    std::getline(in, line);
+    CHECK(line == "planted");
+    auto files = quic::load_reports(dir.path, [](int) { return true; });
+    REQUIRE(files.size() == 1);
+    CHECK(files[0].reports == std::vector<PathReport>{direct()});
 }

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "config/authorized_keys.hpp"
+#include "config/config.hpp"
 #include "test_ids.hpp"
 
 using namespace usbhop::config;
@@ -130,4 +131,21 @@ TEST_CASE("append refuses a file that does not parse") {
     CHECK(r.error().message == path + ":1: node ID 'garbage' has 7 characters, expected 56");
     CHECK(slurp(path) == "garbage\n");
     std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a [share] peers entry missing from authorized_keys is warned about at its line") {
+    std::string text = "[share \"flash\"]\nmatch = *:*\npeers = " + test::id(1) + "\n  " + test::id(2) +
+                       "\n[share \"all\"]\nmatch = *:*\n";
+    auto parsed = parse(text, "usbhop.conf");
+    REQUIRE(parsed.ok());
+    auto keys = parse_authorized_keys(test::id(1) + " laptop\n", "ak");
+    REQUIRE(keys);
+    auto warnings = share_peers_not_trusted(parsed.config.shares, *keys, "usbhop.conf", "/etc/usbhop/authorized_keys");
+    REQUIRE(warnings.size() == 1);
+    CHECK(warnings[0].to_string() == "usbhop.conf:3: warning: [share \"flash\"] peers names " + test::id(2) +
+                                         ", which is not in /etc/usbhop/authorized_keys: it cannot connect until "
+                                         "`usbhop trust " +
+                                         test::id(2) + "`");
+    auto both = parse_authorized_keys(test::id(1) + "\n" + test::id(2) + "\n", "ak");
+    CHECK(share_peers_not_trusted(parsed.config.shares, *both, "usbhop.conf", "ak").empty());
 }

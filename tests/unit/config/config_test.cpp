@@ -28,6 +28,9 @@ TEST_CASE("an empty file gives the defaults") {
     CHECK(r.config.server.grace == 30 * kSecond);
     CHECK_FALSE(r.config.server.relay.has_value());
     CHECK(r.config.relay.authorized_keys == default_sysconf_dir() + "/relay_authorized_keys");
+    // The relay runs as its own user with its own key, never serve's.
+    CHECK(r.config.relay.identity == default_relay_state_dir() + "/identity.key");
+    CHECK(r.config.relay.identity != r.config.server.identity);
     CHECK(r.config.relay.max_sessions_per_node == 8);
     CHECK(r.config.client.identity == "");
     CHECK(r.config.shares.empty());
@@ -235,6 +238,55 @@ TEST_CASE("each kind of mistake is named with its line") {
         CAPTURE(c.text);
         CHECK(only_error(c.text) == c.message);
     }
+}
+
+TEST_CASE("settings that parse but cannot work are refused with their line") {
+    struct Case {
+        std::string text;
+        std::string message;
+    };
+    const Case cases[] = {
+        {"[server]\nidle_timeout = 0s\n",
+         "usbhop.conf:2: invalid idle_timeout in [server]: '0s' is below 1s: a connection would close between two "
+         "packets of a normal exchange"},
+        {"[client]\nidle_timeout = 1us\nkeep_alive = 100ms\n",
+         "usbhop.conf:2: invalid idle_timeout in [client]: '1us' is below 1s: a connection would close between two "
+         "packets of a normal exchange"},
+        {"[server]\nkeep_alive = 60s\n",
+         "usbhop.conf:2: [server] keep_alive (1m) must be shorter than idle_timeout (1m), or idle connections "
+         "close before a keep-alive is sent"},
+        {"[client]\nkeep_alive = 5s\n\nidle_timeout = 4s\n",
+         "usbhop.conf:4: [client] keep_alive (5s) must be shorter than idle_timeout (4s), or idle connections "
+         "close before a keep-alive is sent"},
+        {"[server]\ngrace = 1200h\n",
+         "usbhop.conf:2: invalid grace in [server]: '1200h' is above " + format_duration(kMaxGrace) +
+             ": HelloAck carries grace as u32 milliseconds (docs/protocol.md)"},
+        {"[server]\nlisten = localhost:7575\n",
+         "usbhop.conf:2: invalid listen in [server]: 'localhost' is not a numeric address; listen takes one, like "
+         "[::]:7575 or 0.0.0.0:7575 (names are not resolved here)"},
+        {"[relay]\nlisten = relay.example.org\n",
+         "usbhop.conf:2: invalid listen in [relay]: 'relay.example.org' is not a numeric address; listen takes one, "
+         "like [::]:7575 or 0.0.0.0:7575 (names are not resolved here)"},
+        {"[client]\nreconnect_max = 100ms\n",
+         "usbhop.conf:2: invalid reconnect_max in [client]: '100ms' is below 250ms: attach would hammer an "
+         "unreachable server"},
+    };
+    for (const Case& c : cases) {
+        CAPTURE(c.text);
+        CHECK(only_error(c.text) == c.message);
+    }
+}
+
+TEST_CASE("the edges of what works are accepted") {
+    ParseResult r = parse_text(
+        "[server]\nlisten = 192.0.2.1:7000\nidle_timeout = 1s\nkeep_alive = 999ms\ngrace = 0s\n"
+        "[client]\nreconnect_max = 250ms\nidle_timeout = 2s\nkeep_alive = 1s\n"
+        "[relay]\nlisten = [2001:db8::1]:7575\n");
+    INFO(to_error(r.errors).message);
+    REQUIRE(r.ok());
+    CHECK(r.config.server.idle_timeout == kSecond);
+    CHECK(r.config.client.reconnect_max == 250 * kMillisecond);
+    CHECK(parse_text("[server]\ngrace = " + std::to_string(kMaxGrace / kMillisecond) + "ms\n").ok());
 }
 
 TEST_CASE("a line longer than inih's buffer is read like any other") {

@@ -1,9 +1,11 @@
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "fake_sysfs.hpp"
 #include "vhci/state.hpp"
@@ -175,6 +177,28 @@ TEST_CASE("StateDir saves atomically, lists by port and removes") {
     REQUIRE(listed);
     REQUIRE(listed->size() == 1);
     CHECK(listed->front().port == 9);
+}
+
+TEST_CASE("StateDir writes 0640 files under a random temp name, never through one planted in advance") {
+    TempDir tmp;
+    StateDir dir(tmp.path());
+    AttachedDevice a = flash_drive();
+    // Root's attach writes in a directory the usbhop user owns; it used to
+    // truncate and rename <file>.tmp.<pid>, which that user could prepare.
+    const std::string planted = dir.path_for(a.port) + ".tmp." + std::to_string(::getpid());
+    std::filesystem::create_directories(tmp.path());
+    { std::ofstream(planted) << "planted\n"; }
+    mode_t old = ::umask(0);
+    REQUIRE(dir.save(a));
+    ::umask(old);
+    CHECK(std::filesystem::exists(planted));
+    CHECK(std::filesystem::file_size(planted) == 8);
+    auto perms = std::filesystem::status(dir.path_for(a.port)).permissions();
+    CHECK(static_cast<unsigned>(perms) == 0640);  // peers' IDs: owner and group usbhop only
+    auto listed = dir.list();
+    REQUIRE(listed);
+    REQUIRE(listed->size() == 1);
+    CHECK(listed->front() == a);
 }
 
 TEST_CASE("prune removes stale and malformed entries and keeps live ones") {
