@@ -29,7 +29,14 @@ const Option kIdOptions[] = {
      "/identity.key); the default, unless the configuration file has sections of only one role ([server] and "
      "[share], or [relay]): then that role's key"},
 };
+const Option kPendingOptions[] = {
+    {"relay", 0, "", "the nodes the relay refused (default: the server's; the default when the configuration file has only "
+                     "a [relay] section)"},
+    {"json", 0, "", "print machine-readable JSON instead of a table (default: table)"},
+};
 const Option kTrustOptions[] = {
+    {"pending", 0, "N", "trust the Nth node of 'usbhop pending' instead of a node ID given here; the arguments are the "
+                        "comment"},
     {"relay", 0, "",
      "add to [relay] authorized_keys (default " USBHOP_SYSCONFDIR "/relay_authorized_keys) instead of [server] "
      "authorized_keys (default " USBHOP_SYSCONFDIR "/authorized_keys); the default when the configuration file "
@@ -101,10 +108,18 @@ const Command kCommands[] = {
      "--server and a [server] relay, it also prints on standard error the relay ticket that 'usbhop attach' on a "
      "client takes to reach this server through that relay.",
      kIdOptions, 0, 0, true, run_id},
-    {"trust", "<node-id> [comment...]", "allow a node to use this server (or relay)",
+    {"trust", "<node-id> [comment...] | --pending N [comment...]", "allow a node to use this server (or relay)",
      "Checks <node-id> (56 characters with a checksum, so a typo is caught) and appends it, with the comment, to "
-     "authorized_keys. A node already listed is not added twice. The server reads the file again on SIGHUP.",
-     kTrustOptions, 1, kAnyNumber, true, run_trust},
+     "authorized_keys. A node already listed is not added twice. With --pending N, the node is the Nth of "
+     "'usbhop pending' and it leaves that list. A running serve is then told to read the file again (SIGHUP to the "
+     "pid it reports under " USBHOP_RUNDIR "); otherwise the command says how to reload.",
+     kTrustOptions, 0, kAnyNumber, true, run_trust},
+    {"pending", "", "list the nodes refused recently, to trust one with 'usbhop trust --pending N'",
+     "Lists the nodes the server (or with --relay, the relay) refused because they are not in authorized_keys, "
+     "newest first: number, node ID, the address it last came from, when it was first and last refused, and how "
+     "often. serve and relay keep the last 32 in 'pending' beside their key (" USBHOP_STATEDIR "/pending), so the "
+     "list survives a restart. 'usbhop trust --pending N [comment]' trusts one and reloads a running serve.",
+     kPendingOptions, 0, 0, true, run_pending},
     {"check-config", "", "check the configuration file and exit",
      "Reads the configuration and the authorized_keys files it names, and reports every problem as FILE:LINE: "
      "message. Exit status 0 when all is well, 2 otherwise (like sshd -t). A missing configuration file means the "

@@ -55,6 +55,7 @@ int run_status(const Invocation&);
 int run_relay(const Invocation&);
 int run_id(const Invocation&);
 int run_trust(const Invocation&);
+int run_pending(const Invocation&);
 int run_check_config(const Invocation&);
 int run_version(const Invocation&);
 

@@ -414,7 +414,10 @@ Connection::Impl* Endpoint::Impl::create_connection(bool server) {
     return raw;
 }
 
+void Endpoint::on_refused(OnRefused callback) { impl_->on_refused = std::move(callback); }
+
 void Endpoint::Impl::note_refusal(const identity::NodeId& node, const loop::SocketAddress& from) {
+    if (on_refused) on_refused(node, from);
     if (refusals.refused(node, from, monotonic_ns()) == RefusalLog::Verdict::log) {
         std::string id = node.to_string();
         std::string address = from.to_string();

@@ -208,6 +208,10 @@ public:
 
     // Server: accept connections from clients that trust() approves.
     void listen(Trust trust, OnConnection on_connection);
+    // Server: every handshake trust() refused, with where it came from (the
+    // log names each node once a minute; this sees them all).
+    using OnRefused = std::function<void(const identity::NodeId&, const loop::SocketAddress& from)>;
+    void on_refused(OnRefused callback);
     // Client: start a handshake with the server that must be node `expected`.
     // via: leave from this local address (a virtual path's label, or a
     // socket's address); by default the first socket of the server's family.

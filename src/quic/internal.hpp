@@ -159,6 +159,7 @@ struct Endpoint::Impl {
     std::vector<Connection::Impl*> finished;
     Trust trust;
     OnConnection on_connection;
+    Endpoint::OnRefused on_refused;
     OnOtherDatagram other_receiver;   // relay frames and punches (first byte < 0x40)
     bool listening = false;
     EndpointStats stats;

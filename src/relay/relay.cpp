@@ -217,9 +217,10 @@ void Relay::Impl::on_register(const wire::RegisterNode& r, const loop::SocketAdd
         return;
     }
     if (!trusted(node)) {
+        if (options.on_refused) options.on_refused(node, from);
         std::string k = node.to_string() + " " + from.to_string();
         if (refusals_logged.insert(k).second)
-            log::write(log::Level::notice, {{"NODE", node.to_string()}, {"ADDRESS", from.to_string()}},
+            log::write(log::Level::notice, {{"USBHOP_PEER", node.to_string()}, {"USBHOP_ADDRESS", from.to_string()}},
                        "relay: node %s at %s is not in the relay's authorized_keys; refused (to let it use this "
                        "relay: usbhop trust --relay %s)",
                        node.to_string().c_str(), from.to_string().c_str(), node.to_string().c_str());

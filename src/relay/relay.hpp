@@ -55,6 +55,8 @@ struct Options {
     loop::SocketAddress listen;
     Limits limits;
     std::function<bool(const identity::NodeId&)> trust;   // nobody when unset
+    // Every registration refused because trust() said no (for `usbhop pending --relay`).
+    std::function<void(const identity::NodeId&, const loop::SocketAddress& from)> on_refused;
     // For tests of the peers' integrity checks only: changes each forwarded
     // QUIC packet before it leaves (a relay that tampers).
     std::function<void(Bytes& packet)> tamper;

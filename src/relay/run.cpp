@@ -5,9 +5,11 @@
 
 #include <algorithm>
 #include <csignal>
+#include <ctime>
 
 #include "config/authorized_keys.hpp"
 #include "config/files.hpp"
+#include "config/pending.hpp"
 #include "loop/loop.hpp"
 #include "relay/relay.hpp"
 #include "util/log.hpp"
@@ -71,6 +73,12 @@ int run(const config::Config& config, const RunOptions& options) {
     ro.listen = *listen;
     ro.limits = limits_from(settings);
     ro.trust = [trusted](const identity::NodeId& n) { return trusted->contains(n); };
+    // Refused nodes for `usbhop pending --relay`, written with the status (config/pending.hpp).
+    config::PendingFile pending(config::pending_path(identity_path));
+    ro.on_refused = [&pending](const identity::NodeId& n, const loop::SocketAddress& from) {
+        pending.note(n, from.host_string(), static_cast<int64_t>(std::time(nullptr)));
+    };
+    bool warned_pending = false;
     auto relay = Relay::create(loop, *key, ro);
     if (!relay) {
         log::error("%s", relay.error().message.c_str());
@@ -100,6 +108,7 @@ int run(const config::Config& config, const RunOptions& options) {
             log::error("reload: %s; keeping the previous list", next.error().message.c_str());
         } else {
             *trusted = std::move(*next);
+            pending.forget_trusted([&](const identity::NodeId& n) { return trusted->contains(n); });
             (*relay)->set_trust([trusted](const identity::NodeId& n) { return trusted->contains(n); });
             log::notice("reload: %zu trusted nodes (%s)", trusted->keys.size(), keys_path.c_str());
         }
@@ -110,6 +119,10 @@ int run(const config::Config& config, const RunOptions& options) {
         std::string s = (*relay)->summary();
         if (s != last_status) notify("STATUS=" + s);
         last_status = s;
+        if (auto saved = pending.flush(); !saved && !warned_pending) {
+            warned_pending = true;
+            log::warning("usbhop pending --relay will not list refused nodes: %s", saved.error().message.c_str());
+        }
     });
     status_timer.start(0, 2 * kSecond);
     std::unique_ptr<loop::Timer> watchdog;

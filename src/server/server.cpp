@@ -15,6 +15,7 @@
 
 #include "config/authorized_keys.hpp"
 #include "config/files.hpp"
+#include "config/pending.hpp"
 #include "loop/loop.hpp"
 #include "quic/endpoint.hpp"
 #include "quic/path_report.hpp"
@@ -157,6 +158,9 @@ private:
     loop::Signal sigint_;
     loop::Timer report_timer_;
     bool warned_report_ = false;
+    // Nodes refused recently, for `usbhop pending` (config/pending.hpp).
+    std::unique_ptr<config::PendingFile> pending_;
+    bool warned_pending_ = false;
 };
 
 Result<void> Server::start() {
@@ -182,6 +186,10 @@ Result<void> Server::start() {
     endpoint_ = std::move(*ep);
     endpoint_->listen([this](const identity::NodeId& n) { return trusted(n); },
                       [this](quic::Connection& c) { on_connection(c); });
+    pending_ = std::make_unique<config::PendingFile>(config::pending_path(expand(config_.server.identity)));
+    endpoint_->on_refused([this](const identity::NodeId& n, const loop::SocketAddress& from) {
+        pending_->note(n, from.host_string(), static_cast<int64_t>(std::time(nullptr)));
+    });
     if (const auto& r = config_.server.relay) {
         auto at = quic::resolve_host(r->address.host, r->address.port);
         if (!at) return make_error("[server] relay = " + r->address.to_string() + ": " + at.error().message);
@@ -209,7 +217,7 @@ Result<void> Server::start() {
     notifier_.ready();
     ready_ = true;
     update_status();
-    if (!options_.rundir.empty()) report_timer_.start(0, kReportInterval);
+    report_timer_.start(0, kReportInterval);
     return {};
 }
 
@@ -522,6 +530,11 @@ void Server::update_status() {
 // STATUS= follows too, since a session that went direct changes no other state.
 void Server::report_paths() {
     update_status();
+    if (auto saved = pending_->flush(); !saved && !warned_pending_) {
+        warned_pending_ = true;
+        log::warning("usbhop pending will not list refused nodes: %s", saved.error().message.c_str());
+    }
+    if (options_.rundir.empty()) return;
     std::vector<quic::PathReport> reports;
     for (const auto& [p, l] : links_)
         if (l->session()) reports.push_back(quic::describe(l->peer(), l->path(), relay_.get()));
@@ -557,6 +570,7 @@ void Server::reload() {
     next.server.identity = config_.server.identity;
     config_ = std::move(next);
     keys_ = std::move(*keys);
+    if (pending_) pending_->forget_trusted([this](const identity::NodeId& n) { return trusted(n); });
 
     // Peers no longer trusted: everything of theirs ends, their connection closes.
     for (auto& [token, s] : sessions_) {
@@ -603,6 +617,7 @@ void Server::shutdown(const char* why) {
     stopping_ = true;
     notifier_.stopping();
     report_timer_.stop();
+    if (pending_) (void)pending_->flush();  // the last refusals too
     if (!options_.rundir.empty()) quic::remove_reports(options_.rundir, "serve", static_cast<int>(::getpid()));
     log::notice("stopping (%s): detaching every device", why);
     std::vector<Session*> all;

@@ -62,8 +62,8 @@ class HelpTest(clitest.CliTest):
         r = self.run_usbhop("trust")
         self.assert_one_line_error(
             r, 2,
-            "usbhop: missing arguments: usage is usbhop trust [options] <node-id> [comment...] "
-            "(try 'usbhop trust --help')")
+            "usbhop: missing arguments: usage is usbhop trust [options] <node-id> [comment...], or usbhop trust "
+            "--pending N [comment...] (try 'usbhop trust --help')")
         r = self.run_usbhop("version", "extra")
         self.assert_one_line_error(
             r, 2, "usbhop: unexpected argument 'extra' for 'usbhop version' (try 'usbhop version --help')")

@@ -6,9 +6,11 @@ on, SIGHUP dropping a peer removed from authorized_keys, SIGTERM exiting 0.
 The client is proto_probe (tests/lab/helpers/proto_probe.cpp). This machine
 may have no USB at all: serve then runs with no devices, which is what these
 tests rely on (the lab scenarios cover devices)."""
+import json
 import os
 import shutil
 import signal
+import stat
 import socket
 import subprocess
 import sys
@@ -258,6 +260,49 @@ class Serve(unittest.TestCase):
         # The newly trusted node gets in without a restart.
         r = self.probe("stranger", "list")
         self.assertEqual(r.returncode, 0, r.stdout)
+        self.stop()
+
+    def test_a_refused_node_is_pending_and_trust_pending_lets_it_in(self):
+        # issue 15: the administrator approves a client from `usbhop pending`
+        # without copying its ID out of a log; serve is reloaded by trust.
+        rundir = os.path.join(self.tmp, "run")
+        env = dict(os.environ, USBHOP_RUNDIR=rundir)
+        self.start({"USBHOP_RUNDIR": rundir})
+        self.messages("READY=1")
+        r = self.probe("stranger", "list")
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        self.probe("stranger", "list")
+        pending = os.path.join(self.tmp, "pending")  # beside the key ([server] identity)
+        deadline = time.monotonic() + 5
+        while not os.path.exists(pending) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        listed = subprocess.run([USBHOP, "-c", self.conf, "pending", "--json"], capture_output=True, text=True,
+                                env=env, timeout=10)
+        self.assertEqual(listed.returncode, 0, listed.stderr)
+        [entry] = json.loads(listed.stdout)
+        self.assertEqual((entry["number"], entry["node"], entry["address"]), (1, self.stranger, "127.0.0.1"))
+        self.assertGreaterEqual(entry["count"], 2)
+        table = subprocess.run([USBHOP, "-c", self.conf, "pending"], capture_output=True, text=True, env=env)
+        self.assertIn(self.stranger, table.stdout)
+        self.assertIn("usbhop trust --pending N", table.stdout)
+        self.assertEqual(stat.S_IMODE(os.stat(pending).st_mode), 0o640)
+        # A number that is not there is a usage error naming the list's size.
+        bad = subprocess.run([USBHOP, "-c", self.conf, "trust", "--pending", "2"], capture_output=True, text=True,
+                             env=env)
+        self.assertEqual(bad.returncode, 2)
+        self.assertIn("there is no pending node 2", bad.stderr)
+        trust = subprocess.run([USBHOP, "-c", self.conf, "trust", "--pending", "1", "ada's", "laptop"],
+                               capture_output=True, text=True, env=env, timeout=10)
+        self.assertEqual(trust.returncode, 0, trust.stderr)
+        self.assertIn("told usbhop serve (pid %d)" % self.server.pid, trust.stdout)
+        with open(self.keys) as f:
+            self.assertIn(self.stranger + " ada's laptop\n", f.read())
+        self.messages("READY=1")  # the reload trust asked for
+        r = self.probe("stranger", "list")
+        self.assertEqual(r.returncode, 0, r.stdout)
+        listed = subprocess.run([USBHOP, "-c", self.conf, "pending", "--json"], capture_output=True, text=True,
+                                env=env)
+        self.assertEqual(json.loads(listed.stdout), [])
         self.stop()
 
     def test_a_half_open_flood_from_one_address_locks_nobody_out(self):
