@@ -17,6 +17,12 @@
 // goes at once, so that a restart is noticed in seconds, not a keep-alive
 // interval later.
 //
+// Frames from the relay are believed only while registered and only with the
+// registration tag the relay gave us (docs/relay.md): a sender who can forge
+// the relay's address cannot open sessions here nor make us punch anyone.
+// Responder sessions are capped (kMaxResponderSessions) and punches, sent
+// and answered, are rate-limited in total (kPunchesPerSecond).
+//
 // The relayed path is a virtual path of the endpoint labelled kRelayLabel
 // (ngtcp2 refuses a migration to the local address in use, RELAY-NOTES.md §2).
 // Once a session is open both ends send PUNCH frames to the other's public
@@ -41,11 +47,16 @@
 #include "loop/loop.hpp"
 #include "proto/relay_frames.hpp"
 #include "quic/endpoint.hpp"
+#include "util/token_bucket.hpp"
 
 namespace usbhop::quic {
 
 // TEST-NET-1 (RFC 5737): never a real local address.
 constexpr std::string_view kRelayLabel = "192.0.2.1:7575";
+// Sessions the relay may open to us at once (serve's side); more are dropped.
+constexpr size_t kMaxResponderSessions = 64;
+// PUNCH frames we send a second, all sessions and answers together.
+constexpr double kPunchesPerSecond = 100;
 
 // True when a connection's path goes through a relay (its local address is a
 // relay label): what `usbhop status` shows as "relayed" rather than "direct".
@@ -94,6 +105,7 @@ struct RelayPathStats {
     uint64_t punches_sent = 0;
     uint64_t punches_received = 0;
     uint64_t registrations = 0;        // successful, counting re-registrations
+    uint64_t frames_ignored = 0;       // from the relay's address without our tag, or over a cap
 };
 
 class RelayPath {
@@ -154,6 +166,7 @@ private:
     void became_registered(const proto::relay::Registered& r);
     void lost_registration(const std::string& why);
     void send_connect(Session& s);
+    void send_punch(const loop::SocketAddress& to, const proto::relay::Punch& punch);
     void tick();
     void arm();
     void on_closed(uint64_t id);
@@ -170,6 +183,8 @@ private:
     State state_ = State::idle;
     proto::relay::Nonce hello_nonce_{};
     proto::relay::Nonce relay_nonce_{};
+    proto::relay::Tag tag_{};          // this registration's, from REGISTERED
+    TokenBucket punches_;
     loop::SocketAddress observed_;
     Nanos keep_alive_;
     Nanos next_send_ = 0;              // next HELLO retry or keep-alive
