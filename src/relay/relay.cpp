@@ -500,6 +500,8 @@ void Relay::set_trust(std::function<bool(const identity::NodeId&)> trust) {
     for (auto& n : gone) impl_->unregister(n, "no longer in authorized_keys");
 }
 
+void Relay::receive(ByteSpan datagram, const loop::SocketAddress& from) { impl_->on_datagram(datagram, from); }
+
 loop::SocketAddress Relay::local_address() const { return impl_->udp.local_address(); }
 const identity::NodeId& Relay::id() const { return impl_->key.id(); }
 Stats Relay::stats() const { return impl_->stats; }

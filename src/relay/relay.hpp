@@ -99,6 +99,10 @@ public:
     // trusted are dropped with their sessions.
     void set_trust(std::function<bool(const identity::NodeId&)> trust);
 
+    // One datagram as if it had come on the relay's socket from `from` (the
+    // socket calls this; the fuzz target tests/fuzz/relay/relay_state.cpp too).
+    void receive(ByteSpan datagram, const loop::SocketAddress& from);
+
     loop::SocketAddress local_address() const;
     const identity::NodeId& id() const;
     Stats stats() const;
