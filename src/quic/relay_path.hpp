@@ -127,6 +127,11 @@ public:
     // on_path_changed are passed on after the relay path has seen them.
     Result<Connection*> connect(const identity::NodeId& node, Handlers handlers);
 
+    // One datagram that is no QUIC packet, as if it had come on the
+    // endpoint's socket from `from` (the endpoint calls this; the fuzz target
+    // tests/fuzz/relay/relay_path.cpp too).
+    void receive(ByteSpan datagram, const loop::SocketAddress& from) { on_datagram(datagram, from); }
+
     std::vector<RelaySessionInfo> sessions() const;
     const RelayPathStats& stats() const { return stats_; }
     const loop::SocketAddress& relay_address() const { return options_.relay; }
