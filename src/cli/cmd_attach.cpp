@@ -41,7 +41,24 @@ int run_detach(const Invocation& inv) {
     return client::detach(context(inv), inv.args.positionals, inv.args.has("all"));
 }
 
-int run_status(const Invocation& inv) { return client::status(context(inv), inv.args.has("json")); }
+int run_status(const Invocation& inv) {
+    Nanos interval = 0;
+    if (inv.args.has("watch")) {
+        const std::string text = inv.args.get("watch");
+        char* end = nullptr;
+        double seconds = std::strtod(text.c_str(), &end);
+        if (text.empty() || *end != '\0' || !(seconds >= 0.1 && seconds <= 3600)) {
+            print_error("--watch takes a number of seconds from 0.1 to 3600, not '" + text + "'");
+            return kExitUsage;
+        }
+        if (inv.args.has("json")) {
+            print_error("--watch redraws the table; for scripts, run usbhop status --json each time");
+            return kExitUsage;
+        }
+        interval = static_cast<Nanos>(seconds * kSecond);
+    }
+    return client::status(context(inv), inv.args.has("json"), interval);
+}
 
 int run_list(const Invocation& inv) {
     const bool json = inv.args.has("json");

@@ -13,14 +13,24 @@ namespace usbhop::cli {
 
 namespace {
 
-// The key `usbhop id` reports: [client] identity unless --server or --relay.
-Result<std::string> identity_path(const Invocation& inv) {
+using Role = config::Config::Role;
+
+// The role `usbhop id` speaks for: the option given, else the only role the
+// configuration file has sections for, else the client.
+Result<Role> id_role(const Invocation& inv) {
     int chosen = inv.args.has("server") + inv.args.has("relay") + inv.args.has("client");
     if (chosen > 1) return make_error("choose one of --server, --relay and --client");
+    if (inv.args.has("server")) return Role::server;
+    if (inv.args.has("relay")) return Role::relay;
+    if (inv.args.has("client")) return Role::client;
+    return inv.config.only_role().value_or(Role::client);
+}
+
+std::string identity_path(const Invocation& inv, Role role) {
     std::string path;
-    if (inv.args.has("server")) {
+    if (role == Role::server) {
         path = inv.config.server.identity;
-    } else if (inv.args.has("relay")) {
+    } else if (role == Role::relay) {
         path = inv.config.relay.identity;
     } else {
         path = inv.config.client.identity.empty() ? identity::default_identity_path() : inv.config.client.identity;
@@ -31,21 +41,22 @@ Result<std::string> identity_path(const Invocation& inv) {
 }  // namespace
 
 int run_id(const Invocation& inv) {
-    auto path = identity_path(inv);
-    if (!path) {
-        print_error(path.error().message);
+    auto role = id_role(inv);
+    if (!role) {
+        print_error(role.error().message);
         return kExitUsage;
     }
-    bool existed = ::access(path->c_str(), F_OK) == 0;
-    auto key = identity::NodeKey::load_or_create(*path);
+    std::string path = identity_path(inv, *role);
+    bool existed = ::access(path.c_str(), F_OK) == 0;
+    auto key = identity::NodeKey::load_or_create(path);
     if (!key) {
         print_error(key.error().message);
         return kExitFailure;
     }
-    if (!existed) log::notice("created a new identity in %s", path->c_str());
-    log::debug("identity %s", path->c_str());
+    if (!existed) log::notice("created a new identity in %s", path.c_str());
+    log::debug("identity %s", path.c_str());
     std::printf("%s\n", key->id().to_string().c_str());
-    if (inv.args.has("server") && inv.config.server.relay) {
+    if (*role == Role::server && inv.config.server.relay) {
         // On stderr, so that $(usbhop id --server) stays the bare node ID.
         const config::RelayRef& r = *inv.config.server.relay;
         std::fprintf(stderr, "usbhop: ticket for 'usbhop attach' through the relay: %s+%s@%s\n",
@@ -66,7 +77,8 @@ int run_trust(const Invocation& inv) {
         if (!comment.empty()) comment += " ";
         comment += inv.args.positionals[i];
     }
-    bool relay = inv.args.has("relay");
+    // A relay's own configuration file has only [relay]: its clients go there.
+    bool relay = inv.args.has("relay") || inv.config.only_role() == Role::relay;
     std::string path =
         config::expand_home(relay ? inv.config.relay.authorized_keys : inv.config.server.authorized_keys, inv.home);
     auto outcome = config::append_authorized_key(path, *node, comment);

@@ -18,18 +18,22 @@ const Option kListOptions[] = {
 };
 const Option kStatusOptions[] = {
     {"json", 0, "", "print machine-readable JSON instead of a table (default: table)"},
+    {"watch", 'w', "SECONDS",
+     "redraw the table in place every SECONDS (0.1 to 3600, e.g. 1) until Ctrl-C, like watch(1) (default: print once)"},
 };
 const Option kIdOptions[] = {
     {"server", 0, "", "the key of [server] identity (default " USBHOP_STATEDIR "/identity.key)"},
     {"relay", 0, "", "the key of [relay] identity (default " USBHOP_STATEDIR "/identity.key)"},
     {"client", 0, "",
      "the key of [client] identity (default ~/.config/usbhop/identity.key, for root " USBHOP_STATEDIR
-     "/identity.key); this is the default"},
+     "/identity.key); the default, unless the configuration file has sections of only one role ([server] and "
+     "[share], or [relay]): then that role's key"},
 };
 const Option kTrustOptions[] = {
     {"relay", 0, "",
      "add to [relay] authorized_keys (default " USBHOP_SYSCONFDIR "/relay_authorized_keys) instead of [server] "
-     "authorized_keys (default " USBHOP_SYSCONFDIR "/authorized_keys)"},
+     "authorized_keys (default " USBHOP_SYSCONFDIR "/authorized_keys); the default when the configuration file "
+     "has only a [relay] section"},
 };
 const Option kCheckConfigOptions[] = {
     {"list-keys", 0, "", "print every key the parser knows, as 'section key', and exit", true},

@@ -13,6 +13,7 @@
 #include "config/files.hpp"
 #include "quic/path_report.hpp"
 #include "util/log.hpp"
+#include "util/printable.hpp"
 
 namespace usbhop::client {
 
@@ -30,7 +31,7 @@ void say(const std::string& line) {
 }
 
 std::string reason_text(proto::Reason r, const std::string& message) {
-    std::string m = sanitize(message);
+    std::string m = util::printable(message);
     std::string name = proto::reason_name(r);
     return m.empty() ? name : name + ": " + m;
 }
@@ -50,7 +51,10 @@ Attacher::Attacher(loop::Loop& loop, const identity::NodeKey& key, Session::Opti
           session_.stop("usbhop attach is stopping");
           finished_ = true;
       }),
-      report_timer_(loop, [this] { report_path(); }) {}
+      report_timer_(loop, [this] {
+          report_path();
+          report_traffic();
+      }) {}
 
 Attacher::~Attacher() {
     for (auto& [id, a] : attachments_) {
@@ -79,6 +83,29 @@ void Attacher::report_path() {
         !saved && !warned_report_) {
         warned_report_ = true;
         log::warning("usbhop status will not show this connection: %s", saved.error().message.c_str());
+    }
+}
+
+// Rewrites each attached device's state file with its live numbers (status
+// shows them), when they changed.
+void Attacher::report_traffic() {
+    const Nanos now = monotonic_ns();
+    for (auto it = recorded_.begin(); it != recorded_.end();) {
+        auto a = attachments_.find(it->first);
+        if (a == attachments_.end()) {
+            it = recorded_.erase(it);
+            continue;
+        }
+        const UrbCounters& c = a->second->counters();
+        Recorded& r = it->second;
+        r.rate.sample(now, c.bytes_in, c.bytes_out);
+        vhci::AttachedDevice::Traffic t{a->second->urbs_in_flight(), c.urbs, c.bytes_in, c.bytes_out,
+                                        r.rate.rate_in(), r.rate.rate_out(), c.errors, c.unlinks};
+        if (t != r.entry.traffic) {
+            r.entry.traffic = t;
+            (void)state_.save(r.entry);  // the first save, at attach time, said why if it failed
+        }
+        ++it;
     }
 }
 
@@ -147,7 +174,7 @@ void Attacher::consider(const proto::DeviceInfo& d) {
         let_go_.count(d.device_id))
         return;
     if (d.state == proto::DeviceState::kInUse) {
-        log::notice("%s is in use by %s; waiting for it to be free", describe(d).c_str(), sanitize(d.holder).c_str());
+        log::notice("%s is in use by %s; waiting for it to be free", describe(d).c_str(), util::printable(d.holder).c_str());
         refused_.insert(d.device_id);
         return;
     }
@@ -179,16 +206,17 @@ void Attacher::on_attach_ok(const proto::AttachOk& ok) {
     entry.devid = info.device_id;
     entry.speed = static_cast<uint32_t>(info.speed);
     entry.peer = peer_id_;
-    entry.bus_path = sanitize(info.bus_path);
+    entry.bus_path = util::printable(info.bus_path);
     entry.vendor = vendor_of(info);
     entry.product = product_of(info);
-    entry.description = sanitize(info.manufacturer + (info.manufacturer.empty() ? "" : " ") + info.product);
+    entry.description = util::printable(info.manufacturer + (info.manufacturer.empty() ? "" : " ") + info.product);
     entry.attached_at = static_cast<int64_t>(std::time(nullptr));
     entry.pid = static_cast<int>(::getpid());
     if (auto r = state_.save(entry); !r)
         log::warning("cannot record the attachment for usbhop status/detach: %s", r.error().message.c_str());
     a->go_live();
     attachments_.emplace(ok.attach_id, std::move(a));
+    recorded_[ok.attach_id] = Recorded{entry, RateMeter()};
     say("attached " + describe(info) + " from " + session_.server_name() + " on vhci port " + std::to_string(number));
 }
 
@@ -379,7 +407,6 @@ int attach(const Context& ctx, const std::string& peer, const std::vector<std::s
     ao.selectors = std::move(*selectors);
     ao.rundir = ctx.rundir;
     ao.sysfs = ctx.sysfs;
-    ao.peer_label = peer;
     int status = 0;
     {
         Attacher attacher(loop, *key, so, ao);

@@ -40,7 +40,6 @@ public:
         std::vector<DeviceSelector> selectors;  // empty: everything shared with us
         std::string rundir;
         std::string sysfs;
-        std::string peer_label;  // how the user named the server, for messages
     };
 
     Attacher(loop::Loop& loop, const identity::NodeKey& key, Session::Options session, Options options);
@@ -70,10 +69,10 @@ private:
     void end_attachment(uint32_t attach_id, const std::string& why, bool tell_server);
     void end_all(const std::string& why);
     void on_grace_over();
-    void maybe_finish();
     Attachment* by_device(uint32_t device_id);
     // Rewrites <rundir>/attach-<pid> for usbhop status: the connection's path and RTT.
     void report_path();
+    void report_traffic();
 
     loop::Loop& loop_;
     Options options_;
@@ -86,6 +85,12 @@ private:
     std::set<uint32_t> refused_;                     // not attached again (until free again / re-plugged)
     std::set<uint32_t> let_go_;                      // detached here by the user: never again in this run
     std::map<uint32_t, std::unique_ptr<Attachment>> attachments_;  // by attach_id
+    // What status reads of each attachment (its state file), by attach_id.
+    struct Recorded {
+        vhci::AttachedDevice entry;
+        RateMeter rate;
+    };
+    std::map<uint32_t, Recorded> recorded_;
     std::set<uint32_t> resuming_;
     std::vector<std::unique_ptr<Attachment>> retired_;  // destroyed on the next loop turn
     bool connected_once_ = false;

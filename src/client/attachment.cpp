@@ -2,6 +2,7 @@
 
 #include "client/selection.hpp"
 #include "util/log.hpp"
+#include "util/printable.hpp"
 
 namespace usbhop::client {
 
@@ -35,10 +36,15 @@ void Attachment::on_submit(usbip::CmdSubmit&& cmd) {
         return;
     }
     if (*type == proto::TransferType::kControl) endpoints_.observe_setup(cmd.setup);
+    ++counters_.urbs;
+    counters_.bytes_out += cmd.data.size();  // empty for IN
     apply(bridge_.on_cmd_submit(cmd, *type, live_));
 }
 
-void Attachment::on_unlink(const usbip::CmdUnlink& cmd) { apply(bridge_.on_cmd_unlink(cmd, live_)); }
+void Attachment::on_unlink(const usbip::CmdUnlink& cmd) {
+    ++counters_.unlinks;
+    apply(bridge_.on_cmd_unlink(cmd, live_));
+}
 
 std::optional<int64_t> Attachment::stream_for_key(const StreamKey& key) {
     if (auto it = streams_.find(key); it != streams_.end()) return it->second;
@@ -55,7 +61,13 @@ std::optional<int64_t> Attachment::stream_for_key(const StreamKey& key) {
 
 void Attachment::apply(UrbBridge::Output&& out) {
     std::shared_ptr<bool> alive = alive_;
-    for (const usbip::Pdu& p : out.to_kernel) port_->send(p);
+    for (const usbip::Pdu& p : out.to_kernel) {
+        if (const auto* r = std::get_if<usbip::RetSubmit>(&p)) {
+            counters_.bytes_in += r->data.size();  // empty for OUT
+            if (r->status != 0 && r->status != usbip::kEconnreset) ++counters_.errors;
+        }
+        port_->send(p);
+    }
     if (live_) {
         for (const UrbBridge::ToServer& m : out.to_server) {
             auto s = stream_for_key(m.stream);
@@ -135,7 +147,7 @@ void Attachment::on_urb(int64_t stream, proto::Message&& m) {
         apply(bridge_.on_unlink_result(key, *r));
     } else if (auto* e = std::get_if<proto::ErrorMsg>(&m)) {
         log::warning("%s: the server refused endpoint 0x%02x: %s (%s)", describe(info_).c_str(), key.endpoint,
-                     sanitize(e->message).c_str(), proto::reason_name(e->code));
+                     util::printable(e->message).c_str(), proto::reason_name(e->code));
         // The stream is dead (the server FINs it): its URBs get their answer here.
         streams_.erase(key);
         keys_.erase(stream);

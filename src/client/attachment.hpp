@@ -19,6 +19,7 @@
 #include "client/endpoint_table.hpp"
 #include "client/port.hpp"
 #include "client/session.hpp"
+#include "client/traffic.hpp"
 #include "client/urb_bridge.hpp"
 #include "loop/loop.hpp"
 #include "proto/messages.hpp"
@@ -45,6 +46,7 @@ public:
     uint32_t attach_id() const { return attach_id_; }
     uint32_t port_number() const { return port_number_; }
     size_t urbs_in_flight() const { return bridge_.size(); }
+    const UrbCounters& counters() const { return counters_; }
     bool live() const { return live_; }
 
     // Connection events.
@@ -85,6 +87,7 @@ private:
     std::map<int64_t, StreamKey> keys_;
     std::map<int64_t, AckBatch> acks_;
     loop::Timer ack_timer_;
+    UrbCounters counters_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

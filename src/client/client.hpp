@@ -1,4 +1,4 @@
-// client/: `usbhop attach` and the commands around it (DESIGN.md "Layers").
+// client/: `usbhop attach` and the commands around it (docs/architecture.md#layers).
 //
 //   attach   connects to a server, attaches the devices it shares with us
 //            (or those named) through vhci_hcd, and keeps them attached
@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "util/time.hpp"
 
 namespace usbhop::client {
 
@@ -30,6 +31,7 @@ struct Context {
 int attach(const Context& ctx, const std::string& peer, const std::vector<std::string>& devices);
 int list_remote(const Context& ctx, const std::string& peer, bool watch, bool json);
 int detach(const Context& ctx, const std::vector<std::string>& devices, bool all);
-int status(const Context& ctx, bool json);
+// watch_interval 0: print once; else redraw every interval until Ctrl-C.
+int status(const Context& ctx, bool json, Nanos watch_interval = 0);
 
 }  // namespace usbhop::client

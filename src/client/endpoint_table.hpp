@@ -1,9 +1,9 @@
 // Which transfer type each endpoint of an attached device has right now, from
 // the configuration descriptors the server sent in DeviceInfo (§6.5): the
 // type picks the URB stream (§7.1) and is never guessed from USB/IP's
-// number_of_packets (USB-NOTES.md). SET_CONFIGURATION and SET_INTERFACE on
-// endpoint 0 change which endpoints exist; the table follows them as the
-// kernel submits them. Pure.
+// number_of_packets (docs/architecture.md#usb-facts). SET_CONFIGURATION and
+// SET_INTERFACE on endpoint 0 change which endpoints exist; the table follows
+// them as the kernel submits them. Pure.
 #pragma once
 
 #include <cstdint>

@@ -7,10 +7,11 @@
 
 #include "client/attach.hpp"
 #include "client/client.hpp"
-#include "client/json.hpp"
 #include "client/selection.hpp"
 #include "client/session.hpp"
+#include "util/json.hpp"
 #include "util/log.hpp"
+#include "util/printable.hpp"
 
 namespace usbhop::client {
 
@@ -37,35 +38,27 @@ const char* speed_name(proto::Speed s) {
     }
 }
 
-std::string hex4(uint16_t v) {
-    char b[8];
-    std::snprintf(b, sizeof b, "%04x", v);
-    return b;
-}
-
-std::string device_json(const proto::DeviceInfo& d, const char* event) {
-    std::string o = "{";
-    if (event) o += "\"event\":" + json_string(event) + ",";
-    o += "\"device_id\":" + std::to_string(d.device_id);
-    o += ",\"bus_path\":" + json_string(sanitize(d.bus_path));
-    o += ",\"vendor\":" + json_string(hex4(vendor_of(d)));
-    o += ",\"product\":" + json_string(hex4(product_of(d)));
-    o += ",\"manufacturer_name\":" + json_string(sanitize(d.manufacturer));
-    o += ",\"product_name\":" + json_string(sanitize(d.product));
-    o += ",\"serial\":" + json_string(sanitize(d.serial));
-    o += ",\"speed\":" + json_string(speed_name(d.speed));
-    o += ",\"share\":" + json_string(sanitize(d.share));
-    o += ",\"state\":" + json_string(state_name(d.state));
-    o += ",\"holder\":" + json_string(sanitize(d.holder));
-    o += "}";
+// docs/json.md, "usbhop list <peer>". The strings as the server sent them:
+// the JSON library escapes them, and replaces what is not UTF-8.
+util::Json device_json(const proto::DeviceInfo& d, const char* event) {
+    util::Json o;
+    if (event) o["event"] = event;
+    o.update(util::device_json({d.bus_path, vendor_of(d), product_of(d), speed_name(d.speed)}));
+    o["manufacturer"] = d.manufacturer;
+    o["product_name"] = d.product;
+    o["serial"] = d.serial;
+    o["device_id"] = d.device_id;
+    o["share"] = d.share;
+    o["state"] = state_name(d.state);
+    o["holder"] = d.holder;
     return o;
 }
 
 std::string device_line(const proto::DeviceInfo& d) {
     std::string line = describe(d) + "  speed " + speed_name(d.speed) + ", " + state_name(d.state);
-    if (!d.holder.empty()) line += " (" + sanitize(d.holder) + ")";
-    if (!d.share.empty()) line += ", share " + sanitize(d.share);
-    if (!d.serial.empty()) line += ", serial " + sanitize(d.serial);
+    if (!d.holder.empty()) line += " (" + util::printable(d.holder) + ")";
+    if (!d.share.empty()) line += ", share " + util::printable(d.share);
+    if (!d.serial.empty()) line += ", serial " + util::printable(d.serial);
     return line;
 }
 
@@ -100,13 +93,13 @@ public:
                 event("left", it->second);
                 known_.erase(it);
             } else if (json_) {
-                std::printf("{\"event\":\"left\",\"device_id\":%u}\n", l->device_id);
+                std::printf("%s\n", util::json_text({{"event", "left"}, {"device_id", l->device_id}}).c_str());
             } else {
                 std::printf("left     device %u\n", l->device_id);
             }
             std::fflush(stdout);
         } else if (auto* e = std::get_if<proto::ErrorMsg>(&m)) {
-            log::error("%s: %s", session_->server_name().c_str(), sanitize(e->message).c_str());
+            log::error("%s: %s", session_->server_name().c_str(), util::printable(e->message).c_str());
             status_ = 1;
         }
     }
@@ -125,9 +118,9 @@ private:
     void print_list() {
         listed_ = true;
         if (json_) {
-            std::string out = "[";
-            for (size_t i = 0; i < devices_.size(); ++i) out += (i ? ",\n " : "") + device_json(devices_[i], nullptr);
-            std::printf("%s]\n", out.c_str());
+            util::Json all = util::Json::array();
+            for (const auto& d : devices_) all.push_back(device_json(d, nullptr));
+            std::printf("%s\n", util::json_lines(all).c_str());
         } else if (devices_.empty()) {
             std::printf("%s shares no devices with this node\n", session_->server_name().c_str());
         } else {
@@ -137,7 +130,7 @@ private:
         if (!watch_) session_->stop("listed", proto::Reason::kNone);
     }
     void event(const char* what, const proto::DeviceInfo& d) {
-        if (json_) std::printf("%s\n", device_json(d, what).c_str());
+        if (json_) std::printf("%s\n", util::json_text(device_json(d, what)).c_str());
         else std::printf("%-8s %s\n", what, device_line(d).c_str());
         std::fflush(stdout);
     }

@@ -3,6 +3,8 @@
 #include <cctype>
 #include <cstdio>
 
+#include "util/printable.hpp"
+
 namespace usbhop::client {
 
 namespace {
@@ -100,21 +102,15 @@ bool selected(const std::vector<DeviceSelector>& selectors, const proto::DeviceI
 uint16_t vendor_of(const proto::DeviceInfo& d) { return le16(d.device_descriptor, 8); }
 uint16_t product_of(const proto::DeviceInfo& d) { return le16(d.device_descriptor, 10); }
 
-std::string sanitize(std::string_view untrusted) {
-    std::string out;
-    for (char c : untrusted) out.push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? ' ' : c);
-    return out;
-}
-
 std::string describe(const proto::DeviceInfo& d) {
     char id[16];
     std::snprintf(id, sizeof id, "%04x:%04x", vendor_of(d), product_of(d));
-    std::string name = sanitize(d.manufacturer);
-    std::string product = sanitize(d.product);
+    std::string name = util::printable(d.manufacturer);
+    std::string product = util::printable(d.product);
     if (!product.empty()) name += (name.empty() ? "" : " ") + product;
     std::string out = id;
     if (!name.empty()) out += " " + name;
-    out += " (" + sanitize(d.bus_path) + ")";
+    out += " (" + util::printable(d.bus_path) + ")";
     return out;
 }
 

@@ -39,8 +39,7 @@ uint16_t vendor_of(const proto::DeviceInfo& d);
 uint16_t product_of(const proto::DeviceInfo& d);
 
 // "0781:5583 SanDisk Ultra Fit (1-1.2)" for lines a person reads; strings
-// from the server are sanitised (control characters become spaces).
+// from the server go through util::printable.
 std::string describe(const proto::DeviceInfo& d);
-std::string sanitize(std::string_view untrusted);
 
 }  // namespace usbhop::client

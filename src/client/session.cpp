@@ -4,13 +4,13 @@
 
 #include "usbhop_config.h"
 #include "util/log.hpp"
+#include "util/printable.hpp"
 
 namespace usbhop::client {
 
 namespace {
 
 constexpr uint64_t kProtocolErrorCode = static_cast<uint64_t>(proto::Reason::kProtocol);
-constexpr size_t kMaxControlMessageLog = 200;
 
 bool is_zero(const proto::Token& t) {
     for (std::byte b : t)
@@ -189,7 +189,7 @@ void Session::dispatch(int64_t stream, bool control, proto::Message&& m) {
         attempt_ = 0;
         state_ = State::kReady;
         if (options_.settings.keep_alive > 0) ping_timer_.start(options_.settings.keep_alive, options_.settings.keep_alive);
-        log::info("connected to %s (%s, grace %u ms%s)", server_name_.c_str(), ack->software.substr(0, kMaxControlMessageLog).c_str(),
+        log::info("connected to %s (%s, grace %u ms%s)", server_name_.c_str(), util::printable(ack->software).c_str(),
                   ack->grace_ms, resumed ? ", session resumed" : "");
         owner_.on_ready(ack_, resumed);
         return;
@@ -222,13 +222,6 @@ Result<int64_t> Session::open_urb_stream(const proto::Bind& bind) {
 void Session::send_urb(int64_t stream, const proto::Message& m) {
     if (!conn_) return;
     write_frame(stream, proto::encode(m));
-}
-
-void Session::finish_urb_stream(int64_t stream) {
-    if (!conn_) return;
-    Outgoing& o = outgoing_[stream];
-    o.fin = true;
-    flush(stream);
 }
 
 size_t Session::queued_bytes(int64_t stream) const {
@@ -300,7 +293,7 @@ void Session::on_closed(const quic::CloseInfo& info) {
     ping_timer_.stop();
     std::string why = info.message.empty() ? "connection closed" : info.message;
     if (info.kind == quic::CloseInfo::Kind::peer && info.application && !info.reason.empty())
-        why = "the server closed the connection: " + info.reason;
+        why = "the server closed the connection: " + util::printable(info.reason);
     if (state_ == State::kStopped) {
         owner_.on_disconnected(why, 0);
         return;

@@ -90,7 +90,6 @@ public:
     // Opens a URB stream and sends its Bind; fails when not ready.
     Result<int64_t> open_urb_stream(const proto::Bind& bind);
     void send_urb(int64_t stream, const proto::Message& m);
-    void finish_urb_stream(int64_t stream);
     // Bytes a URB stream holds that QUIC has not taken yet.
     size_t queued_bytes(int64_t stream) const;
 

@@ -6,39 +6,20 @@
 // Detaching a port makes the kernel close its socket; the owning attach
 // process sees that, lets the device go at the server and prints the line.
 #include <algorithm>
+#include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 
 #include "client/client.hpp"
-#include "client/json.hpp"
 #include "client/selection.hpp"
 #include "client/status.hpp"
 #include "quic/path_report.hpp"
+#include "util/json.hpp"
 #include "util/log.hpp"
 #include "vhci/vhci.hpp"
 
 namespace usbhop::client {
-
-std::string json_string(std::string_view s) {
-    std::string o = "\"";
-    for (char c : s) {
-        switch (c) {
-        case '"': o += "\\\""; break;
-        case '\\': o += "\\\\"; break;
-        case '\n': o += "\\n"; break;
-        case '\t': o += "\\t"; break;
-        default:
-            if (static_cast<unsigned char>(c) < 0x20) {
-                char b[8];
-                std::snprintf(b, sizeof b, "\\u%04x", c);
-                o += b;
-            } else {
-                o += c;
-            }
-        }
-    }
-    return o + "\"";
-}
 
 namespace {
 
@@ -80,7 +61,7 @@ std::string path_text(const quic::PathReport& r) {
     return quic::path_kind_name(r.path);
 }
 
-std::string json_or_null(const std::string& s) { return s.empty() ? "null" : json_string(s); }
+util::Json string_or_null(const std::string& s) { return s.empty() ? util::Json() : util::Json(s); }
 
 bool names(const vhci::AttachedDevice& d, const std::string& text) {
     if (text == std::to_string(d.port)) return true;
@@ -90,27 +71,67 @@ bool names(const vhci::AttachedDevice& d, const std::string& text) {
 
 }  // namespace
 
+static util::Json connection_object(std::string_view role, int pid, const quic::PathReport& r) {
+    util::Json rtt;  // null when not connected
+    if (r.path != quic::PathKind::none) rtt = std::round(static_cast<double>(r.rtt) / (kMillisecond / 1000)) / 1000.0;  // ms, three decimals
+    return {{"role", role},
+            {"pid", pid},
+            {"peer", r.peer},
+            {"state", r.state},
+            {"path", quic::path_kind_name(r.path)},
+            {"via", string_or_null(r.via)},
+            {"address", string_or_null(r.address)},
+            {"rtt_ms", rtt},
+            {"cipher", string_or_null(r.cipher)}};
+}
+
 std::string connection_json(std::string_view role, int pid, const quic::PathReport& r) {
-    std::string rtt = "null";
-    if (r.path != quic::PathKind::none) {
-        char b[32];
-        std::snprintf(b, sizeof b, "%.3f", static_cast<double>(r.rtt) / kMillisecond);
-        rtt = b;
-    }
-    return "{\"role\":" + json_string(role) + ",\"pid\":" + std::to_string(pid) + ",\"peer\":" + json_string(r.peer) +
-           ",\"state\":" + json_string(r.state) + ",\"path\":" + json_string(quic::path_kind_name(r.path)) +
-           ",\"via\":" + json_or_null(r.via) + ",\"address\":" + json_or_null(r.address) + ",\"rtt_ms\":" + rtt + "}";
+    return util::json_text(connection_object(role, pid, r));
 }
 
 std::string connection_line(std::string_view role, const quic::PathReport& r) {
     char b[256];
-    std::snprintf(b, sizeof b, "%-7s %-9s %-10s %-30s %-24s %s", std::string(role).c_str(), r.peer.substr(0, 8).c_str(),
-                  r.state.c_str(), path_text(r).c_str(), r.address.empty() ? "-" : r.address.c_str(),
-                  rtt_text(r).c_str());
+    std::snprintf(b, sizeof b, "%-7s %-9s %-10s %-30s %-24s %-9s %s", std::string(role).c_str(),
+                  r.peer.substr(0, 8).c_str(), r.state.c_str(), path_text(r).c_str(),
+                  r.address.empty() ? "-" : r.address.c_str(), rtt_text(r).c_str(),
+                  r.cipher.empty() ? "-" : r.cipher.c_str());
     return b;
 }
 
-int status(const Context& ctx, bool json) {
+std::string rate_text(uint64_t bytes_per_second) {
+    static const char* const kUnits[] = {"", "k", "M", "G"};
+    double v = static_cast<double>(bytes_per_second);
+    size_t unit = 0;
+    while (v >= 1000 && unit + 1 < std::size(kUnits)) {
+        v /= 1000;
+        ++unit;
+    }
+    char b[32];
+    if (unit == 0) std::snprintf(b, sizeof b, "%llu", static_cast<unsigned long long>(bytes_per_second));
+    else std::snprintf(b, sizeof b, v < 10 ? "%.1f%s" : "%.0f%s", v, kUnits[unit]);
+    return b;
+}
+
+std::string device_header() {
+    char b[256];
+    std::snprintf(b, sizeof b, "%-5s %-10s %-8s %-10s %-20s %-8s %-5s %-6s %-6s %-5s %s", "PORT", "DEVICE", "BUS", "PEER",
+                  "SINCE", "PID", "URBS", "IN/s", "OUT/s", "ERR", "DESCRIPTION");
+    return b;
+}
+
+std::string device_line(const vhci::AttachedDevice& d, const std::string& since_text) {
+    char b[512];
+    const auto& t = d.traffic;
+    std::snprintf(b, sizeof b, "%-5u %-10s %-8s %-10s %-20s %-8d %-5llu %-6s %-6s %-5llu %s", d.port, id_of(d).c_str(),
+                  d.bus_path.c_str(), d.peer.substr(0, 8).c_str(), since_text.c_str(), d.pid,
+                  static_cast<unsigned long long>(t.in_flight), rate_text(t.rate_in).c_str(),
+                  rate_text(t.rate_out).c_str(), static_cast<unsigned long long>(t.errors), d.description.c_str());
+    return b;
+}
+
+namespace {
+
+int print_status(const Context& ctx, bool json) {
     auto entries = live_entries(ctx);
     if (!entries) {
         log::error("cannot read %s: %s", ctx.rundir.c_str(), entries.error().message.c_str());
@@ -118,47 +139,67 @@ int status(const Context& ctx, bool json) {
     }
     auto files = quic::load_reports(ctx.rundir, vhci::process_alive);
     if (json) {
-        std::string o = "{\"devices\":[";
-        for (size_t i = 0; i < entries->size(); ++i) {
-            const auto& d = (*entries)[i];
-            o += i ? ",\n  " : "\n  ";
-            o += "{\"port\":" + std::to_string(d.port) + ",\"device\":" + json_string(id_of(d)) +
-                 ",\"description\":" + json_string(d.description) + ",\"bus_path\":" + json_string(d.bus_path) +
-                 ",\"peer\":" + json_string(d.peer) + ",\"speed\":" + json_string(vhci::speed_name(d.speed)) +
-                 ",\"devid\":" + std::to_string(d.devid) + ",\"attached_at\":" + std::to_string(d.attached_at) +
-                 ",\"pid\":" + std::to_string(d.pid) + "}";
+        // docs/json.md, "usbhop status".
+        util::Json devices = util::Json::array(), connections = util::Json::array();
+        for (const auto& d : *entries) {
+            util::Json o{{"port", d.port}};
+            o.update(util::device_json({d.bus_path, d.vendor, d.product, vhci::speed_name(d.speed)}));
+            o["description"] = d.description;
+            o["peer"] = d.peer;
+            o["devid"] = d.devid;
+            o["attached_at"] = d.attached_at;
+            o["pid"] = d.pid;
+            const auto& t = d.traffic;
+            o["urbs_in_flight"] = t.in_flight;
+            o["urbs"] = t.urbs;
+            o["bytes_in"] = t.bytes_in;
+            o["bytes_out"] = t.bytes_out;
+            o["rate_in"] = t.rate_in;
+            o["rate_out"] = t.rate_out;
+            o["errors"] = t.errors;
+            o["unlinks"] = t.unlinks;
+            devices.push_back(std::move(o));
         }
-        o += entries->empty() ? "],\"connections\":[" : "\n],\"connections\":[";
-        bool first = true;
         for (const auto& f : files)
-            for (const auto& r : f.reports) {
-                o += first ? "\n  " : ",\n  ";
-                o += connection_json(f.role, f.pid, r);
-                first = false;
-            }
-        o += first ? "]}" : "\n]}";
-        std::printf("%s\n", o.c_str());
+            for (const auto& r : f.reports) connections.push_back(connection_object(f.role, f.pid, r));
+        std::printf("{\"devices\":%s,\n\"connections\":%s}\n", util::json_lines(devices).c_str(),
+                    util::json_lines(connections).c_str());
         return 0;
     }
     if (entries->empty()) {
         std::printf("no devices attached (usbhop attach <peer> attaches some)\n");
     } else {
-        std::printf("%-5s %-10s %-8s %-10s %-20s %-8s %s\n", "PORT", "DEVICE", "BUS", "PEER", "SINCE", "PID",
-                    "DESCRIPTION");
-        for (const auto& d : *entries)
-            std::printf("%-5u %-10s %-8s %-10s %-20s %-8d %s\n", d.port, id_of(d).c_str(), d.bus_path.c_str(),
-                        d.peer.substr(0, 8).c_str(), since(d.attached_at).c_str(), d.pid, d.description.c_str());
+        std::printf("%s\n", device_header().c_str());
+        for (const auto& d : *entries) std::printf("%s\n", device_line(d, since(d.attached_at)).c_str());
     }
     bool header = false;
     for (const auto& f : files)
         for (const auto& r : f.reports) {
             if (!header) {
-                std::printf("\n%-7s %-9s %-10s %-30s %-24s %s\n", "ROLE", "PEER", "STATE", "PATH", "ADDRESS", "RTT");
+                std::printf("\n%-7s %-9s %-10s %-30s %-24s %-9s %s\n", "ROLE", "PEER", "STATE", "PATH", "ADDRESS",
+                            "RTT", "CIPHER");
                 header = true;
             }
             std::printf("%s\n", connection_line(f.role, r).c_str());
         }
     return 0;
+}
+
+}  // namespace
+
+int status(const Context& ctx, bool json, Nanos watch_interval) {
+    if (watch_interval == 0) return print_status(ctx, json);
+    // Like watch(1): the screen redrawn in place until Ctrl-C (which ends
+    // the process as it would end watch).
+    for (;;) {
+        std::printf("\033[H\033[2J");
+        std::printf("every %.1f s: usbhop status  (Ctrl-C to end)\n\n", static_cast<double>(watch_interval) / kSecond);
+        if (int rc = print_status(ctx, false); rc != 0) return rc;
+        std::fflush(stdout);
+        timespec ts{static_cast<time_t>(watch_interval / kSecond), static_cast<long>(watch_interval % kSecond)};
+        while (::nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+        }
+    }
 }
 
 int detach(const Context& ctx, const std::vector<std::string>& devices, bool all) {

@@ -18,15 +18,6 @@ uint16_t submit_flags(uint32_t transfer_flags) {
 
 }  // namespace
 
-const char* urb_state_name(UrbState s) {
-    switch (s) {
-    case UrbState::kQueued: return "queued";
-    case UrbState::kSent: return "sent";
-    case UrbState::kUnlinking: return "unlinking";
-    }
-    return "?";
-}
-
 StreamKey stream_for(uint32_t ep, usbip::Direction direction, proto::TransferType type) {
     auto number = static_cast<uint8_t>(ep & 0x0f);
     if (type == proto::TransferType::kControl) return StreamKey{number, type};
@@ -310,12 +301,6 @@ void UrbBridge::clear() {
     urbs_.clear();
     by_vhci_.clear();
     held_bytes_ = 0;
-}
-
-std::optional<UrbState> UrbBridge::state_of_vhci(uint32_t vhci_seqnum) const {
-    auto v = by_vhci_.find(vhci_seqnum);
-    if (v == by_vhci_.end()) return std::nullopt;
-    return urbs_.at(v->second).state;
 }
 
 bool AckBatch::add(uint64_t seqnum) {

@@ -59,7 +59,6 @@ enum class UrbState : uint8_t {
     kSent,       // Submit handed to its stream; waiting for the terminal result
     kUnlinking,  // vhci unlinked it; waiting for the server's answer
 };
-const char* urb_state_name(UrbState s);
 
 class UrbBridge {
 public:
@@ -108,7 +107,6 @@ public:
     void clear();
 
     size_t size() const { return urbs_.size(); }
-    std::optional<UrbState> state_of_vhci(uint32_t vhci_seqnum) const;
     uint64_t next_seqnum() const { return next_seqnum_; }
     // Bytes of OUT data held for possible resending.
     size_t held_bytes() const { return held_bytes_; }

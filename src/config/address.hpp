@@ -12,7 +12,7 @@
 
 namespace usbhop::config {
 
-// usbhop's UDP port everywhere (DESIGN.md "Config at a glance").
+// usbhop's UDP port everywhere (docs/architecture.md#config-at-a-glance).
 constexpr uint16_t kDefaultPort = 7575;
 
 struct Address {

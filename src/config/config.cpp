@@ -387,6 +387,10 @@ private:
         }
         kind_ = spec->kind;
         keys_.clear();
+        Config::Roles& roles = result_.config.roles;
+        if (kind_ == Kind::server || kind_ == Kind::share) roles.server = true;
+        if (kind_ == Kind::client || kind_ == Kind::peer) roles.client = true;
+        if (kind_ == Kind::relay) roles.relay = true;
         if (kind_ == Kind::share) {
             result_.config.shares.push_back({});
             result_.config.shares.back().name = label;
@@ -506,6 +510,11 @@ private:
 };
 
 }  // namespace
+
+std::optional<Config::Role> Config::only_role() const {
+    if (roles.server + roles.client + roles.relay != 1) return std::nullopt;
+    return roles.server ? Role::server : roles.client ? Role::client : Role::relay;
+}
 
 const Peer* Config::find_peer(std::string_view name) const {
     for (const Peer& p : peers)

@@ -6,7 +6,7 @@
 // Diagnostic "FILE:LINE: what is wrong", all of them collected, not just the
 // first. Unknown sections and keys are errors with a "did you mean" hint.
 // A missing file means defaults. Nothing here opens a socket or a device.
-// The key names are the contract of DESIGN.md "Config at a glance" and
+// The key names are the contract of docs/architecture.md#config-at-a-glance and
 // usbhop.conf(5); known_keys() lists them so a test can hold the two together.
 #pragma once
 
@@ -75,6 +75,15 @@ struct Config {
     ClientSettings client;
     std::vector<Peer> peers;  // [peer "name"], in file order
     RelaySettings relay;
+
+    // The roles the file has a section for ([share] counts as server, [peer]
+    // as client). `usbhop id` and `usbhop trust` default to the role of a file
+    // that configures only one.
+    enum class Role { server, client, relay };
+    struct Roles {
+        bool server = false, client = false, relay = false;
+    } roles;
+    std::optional<Role> only_role() const;
 
     const Peer* find_peer(std::string_view name) const;
 };

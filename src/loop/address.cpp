@@ -63,11 +63,6 @@ uint16_t SocketAddress::port() const {
     return 0;
 }
 
-void SocketAddress::set_port(uint16_t port) {
-    if (family() == AF_INET) reinterpret_cast<sockaddr_in*>(&storage_)->sin_port = htons(port);
-    if (family() == AF_INET6) reinterpret_cast<sockaddr_in6*>(&storage_)->sin6_port = htons(port);
-}
-
 socklen_t SocketAddress::size() const {
     if (family() == AF_INET) return sizeof(sockaddr_in);
     if (family() == AF_INET6) return sizeof(sockaddr_in6);
@@ -85,6 +80,11 @@ std::string SocketAddress::to_string() const {
         return "[" + std::string(host) + "]:" + std::to_string(port());
     }
     return "(none)";
+}
+
+std::string SocketAddress::host_string() const {
+    std::string s = to_string();
+    return empty() ? s : s.substr(0, s.rfind(':'));
 }
 
 bool operator==(const SocketAddress& a, const SocketAddress& b) {

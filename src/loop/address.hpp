@@ -26,12 +26,13 @@ public:
     bool empty() const { return storage_.ss_family == AF_UNSPEC; }
     int family() const { return storage_.ss_family; }
     uint16_t port() const;
-    void set_port(uint16_t port);
     const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&storage_); }
     sockaddr* get() { return reinterpret_cast<sockaddr*>(&storage_); }
     socklen_t size() const;
     // "127.0.0.1:7575" / "[::1]:7575"
     std::string to_string() const;
+    // The host alone: "127.0.0.1" / "[::1]" (every port of a host is one source)
+    std::string host_string() const;
 
     friend bool operator==(const SocketAddress& a, const SocketAddress& b);
 

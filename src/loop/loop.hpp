@@ -5,8 +5,8 @@
 // any time, even from inside its own callback: the destructor calls uv_close
 // and the memory goes in the close callback, so libuv never touches freed
 // memory and no callback of a destroyed owner ever runs. All handle objects
-// of a Loop must be destroyed before the Loop. Only Async::send and
-// CrossThreadQueue::push may be called from another thread.
+// of a Loop must be destroyed before the Loop. Only Async::send may be
+// called from another thread.
 #pragma once
 
 #include <uv.h>
@@ -14,9 +14,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <utility>
-#include <vector>
 
 #include "util/result.hpp"
 #include "util/time.hpp"
@@ -99,7 +97,7 @@ private:
 };
 
 // Wakes the loop from any thread. Several send() calls may coalesce into one
-// callback, so the callback must take everything there is (see CrossThreadQueue).
+// callback, so the callback must take everything that is queued for it.
 class Async {
 public:
     Async(Loop& loop, std::function<void()> on_wake);
@@ -156,44 +154,6 @@ private:
     bool armed_ = false;
     Nanos deadline_ = 0;
     std::unique_ptr<Poll> poll_;
-};
-
-// Hands items from other threads (the libusb thread's completions) to the
-// loop thread. push() never blocks on the loop; the loop takes the whole
-// queue per wake-up, in order, because uv_async_send coalesces. Producers must
-// be stopped before the queue is destroyed, and on_item must not destroy it.
-template <typename T>
-class CrossThreadQueue {
-public:
-    CrossThreadQueue(Loop& loop, std::function<void(T&&)> on_item)
-        : on_item_(std::move(on_item)), async_(loop, [this] { drain(); }) {}
-    CrossThreadQueue(const CrossThreadQueue&) = delete;
-    CrossThreadQueue& operator=(const CrossThreadQueue&) = delete;
-
-    void push(T item) {
-        {
-            std::lock_guard<std::mutex> lock(mu_);
-            items_.push_back(std::move(item));
-        }
-        async_.send();
-    }
-
-    // Loop thread: hands over everything queued so far; returns how many.
-    size_t drain() {
-        std::vector<T> batch;
-        {
-            std::lock_guard<std::mutex> lock(mu_);
-            batch.swap(items_);
-        }
-        for (T& item : batch) on_item_(std::move(item));
-        return batch.size();
-    }
-
-private:
-    std::mutex mu_;
-    std::vector<T> items_;
-    std::function<void(T&&)> on_item_;
-    Async async_;
 };
 
 // "EADDRINUSE: address already in use" for a libuv error code.

@@ -75,7 +75,6 @@ Result<void> Udp::start_receiving(OnDatagram on_datagram) {
     return {};
 }
 
-void Udp::stop_receiving() { uv_udp_recv_stop(&b_->h); }
 
 int Udp::try_send(ByteSpan data, const SocketAddress& to) {
     uv_buf_t buf = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(data.data())),

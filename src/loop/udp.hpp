@@ -27,7 +27,6 @@ public:
     // Asks for larger kernel buffers (the kernel may cap them).
     void set_buffer_sizes(int receive_bytes, int send_bytes);
     Result<void> start_receiving(OnDatagram on_datagram);
-    void stop_receiving();
 
     // Sends now if the kernel takes it: bytes sent, or a negative libuv error
     // (UV_EAGAIN when the kernel or libuv's own queue is full).

@@ -20,6 +20,20 @@ void FrameDecoder::feed(ByteSpan bytes) {
         buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(pos_));
         pos_ = 0;
     }
+    // A large frame's buffer is sized once its first MiB is in, to the frame's
+    // end, instead of doubling past it (a 16 MiB frame held 32 MiB, and
+    // copied itself on the way). Below that, an 8-byte header costs nothing.
+    size_t want = buf_.size() + bytes.size();
+    if (want > buf_.capacity() && want - pos_ >= kReserveAfter && buf_.size() - pos_ >= kFrameHeaderSize) {
+        ByteReader r(ByteSpan(buf_).subspan(pos_ + 4, 4));
+        uint32_t length = 0;
+        if (r.get_u32(length) && length <= max_payload_) {
+            // Only for the frame being filled: reserving exactly for bytes
+            // that are already whole frames would copy the buffer every feed.
+            size_t frame_end = pos_ + kFrameHeaderSize + length;
+            if (frame_end > want) buf_.reserve(frame_end);
+        }
+    }
     buf_.insert(buf_.end(), bytes.begin(), bytes.end());
 }
 

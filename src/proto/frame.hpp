@@ -54,6 +54,7 @@ public:
     bool failed() const { return error_.has_value(); }
 
 private:
+    static constexpr size_t kReserveAfter = 1u << 20;
     uint32_t max_payload_;
     Bytes buf_;
     size_t pos_ = 0;

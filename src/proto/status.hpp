@@ -2,7 +2,8 @@
 // error, a refused attach or a detach (docs/protocol.md "Codes").
 //
 // UrbStatus is what the server saw; the client turns it into the negative
-// Linux errno that vhci_hcd and the kernel's drivers expect (USB-NOTES.md).
+// Linux errno that vhci_hcd and the kernel's drivers expect
+// (docs/architecture.md#usb-facts).
 // The server maps libusb's results onto it:
 //   LIBUSB_TRANSFER_COMPLETED  -> kOk (or kShortPacket: SHORT_NOT_OK and short)
 //   LIBUSB_TRANSFER_STALL      -> kStall          LIBUSB_TRANSFER_OVERFLOW -> kOverflow

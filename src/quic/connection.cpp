@@ -12,6 +12,7 @@
 
 #include "quic/internal.hpp"
 #include "util/log.hpp"
+#include "util/printable.hpp"
 
 namespace usbhop::quic {
 
@@ -24,17 +25,21 @@ constexpr size_t kMaxVecs = 16;
 // + AEAD tag (16) + DATAGRAM frame type and length (3).
 constexpr size_t kDatagramOverhead = 44;
 
-// Ciphers: AES-128-GCM first. GnuTLS's NORMAL picks AES-256-GCM, whose 14
-// rounds cost 40 % more than AES-128's 10 on a CPU without AES instructions
-// (the lab's TCG guest: AES was a third of both ends' CPU time on bulk
-// transfers); AES-128-GCM is TLS 1.3's mandatory suite and strong enough.
-// ChaCha20 next (fast without AES instructions), then AES-256-GCM.
-const char* kPriority =
-    "%DISABLE_TLS13_COMPAT_MODE:NORMAL:-VERS-ALL:+VERS-TLS1.3:"
-    "-CIPHER-ALL:+AES-128-GCM:+CHACHA20-POLY1305:+AES-256-GCM:"
-    "+CTYPE-CLI-RAWPK:+CTYPE-SRV-RAWPK:-CTYPE-CLI-X509:-CTYPE-SRV-X509";
+// The TLS priority of each end, for the AEAD this CPU is fast at (cipher.hpp).
+// Endpoint::create has already refused a bad USBHOP_CIPHER.
+const std::string& priority(bool server) {
+    static const Cipher first = [] {
+        auto c = preferred_cipher();
+        return c ? *c : Cipher::aes_128_gcm;
+    }();
+    static const std::string client_priority = tls_priority(false, first), server_priority = tls_priority(true, first);
+    return server ? server_priority : client_priority;
+}
 
 Connection::Impl* impl_of(void* user_data) { return static_cast<Connection::Impl*>(user_data); }
+
+// Stream bytes sent and not yet acknowledged (what the stall probe watches).
+bool awaiting_ack(const Connection::Impl::Stream& s) { return !s.write_shut && s.tx.buffered() > s.tx.unsent(); }
 
 ngtcp2_conn* get_conn(ngtcp2_crypto_conn_ref* ref) { return impl_of(ref->user_data)->conn; }
 
@@ -58,7 +63,7 @@ std::string code_text(const CloseInfo& info) {
         snprintf(buf, sizeof buf, "transport error 0x%" PRIx64, info.code);
         return std::string(buf);
     }();
-    if (!info.reason.empty()) s += " (" + info.reason + ")";
+    if (!info.reason.empty()) s += " (" + util::printable(info.reason) + ")";   // the peer chose it
     return s;
 }
 
@@ -205,6 +210,7 @@ void Connection::reset_stream(int64_t stream, uint64_t code) {
     it->second.write_shut = true;
     it->second.reset_here = true;
     ngtcp2_conn_shutdown_stream_write(impl_->conn, 0, stream, code);
+    if (impl_->stall_probing) impl_->update_stall_probe();
     impl_->ep.schedule(impl_.get());
 }
 
@@ -268,7 +274,8 @@ void Connection::close(uint64_t code, std::string_view reason) {
 
 // --- Connection::Impl --------------------------------------------------------
 
-Connection::Impl::Impl(Endpoint::Impl& endpoint, bool is_server) : ep(endpoint), server(is_server) {
+Connection::Impl::Impl(Endpoint::Impl& endpoint, bool is_server)
+    : ep(endpoint), server(is_server), handshake_timeout(endpoint.config.handshake_timeout) {
     conn_ref.get_conn = get_conn;
     conn_ref.user_data = this;
     timer = std::make_unique<loop::PreciseTimer>(ep.loop, [this] { on_timer(); });
@@ -305,7 +312,7 @@ ngtcp2_settings Connection::Impl::make_settings() const {
     // Larger than an Ethernet path: the caller knows the path (loopback,
     // jumbo frames), so use it from the start instead of probing.
     s.no_tx_udp_payload_size_shaping = cfg.max_udp_payload > 1452;
-    s.handshake_timeout = cfg.handshake_timeout;
+    s.handshake_timeout = handshake_timeout;
     s.max_window = cfg.max_connection_window;
     s.max_stream_window = cfg.max_stream_window;
     if (std::getenv("USBHOP_QUIC_DEBUG")) s.log_printf = debug_printf;
@@ -324,7 +331,7 @@ ngtcp2_transport_params Connection::Impl::make_params() const {
     p.initial_max_streams_uni = 0;
     p.max_idle_timeout = cfg.idle_timeout;
     // Spare connection IDs for migration and for falling back to the relay
-    // (RELAY-NOTES.md §2: the default of 2 is not enough).
+    // (docs/architecture.md#ngtcp2-on-a-relayed-path: the default of 2 is not enough).
     p.active_connection_id_limit = 8;
     p.max_datagram_frame_size = cfg.max_datagram_frame_size;
     return p;
@@ -336,7 +343,7 @@ Result<void> Connection::Impl::setup_tls() {
     int rc = server ? ngtcp2_crypto_gnutls_configure_server_session(tls)
                     : ngtcp2_crypto_gnutls_configure_client_session(tls);
     if (rc != 0) return make_error("TLS: cannot configure the QUIC session");
-    if ((rc = gnutls_priority_set_direct(tls, kPriority, nullptr)) < 0)
+    if ((rc = gnutls_priority_set_direct(tls, priority(server).c_str(), nullptr)) < 0)
         return make_error(std::string("TLS priority: ") + gnutls_strerror(rc), rc);
     if ((rc = gnutls_credentials_set(tls, GNUTLS_CRD_CERTIFICATE, ep.credentials->get())) < 0)
         return make_error(std::string("TLS credentials: ") + gnutls_strerror(rc), rc);
@@ -386,7 +393,11 @@ int Connection::Impl::verify_peer(gnutls_session_t session) {
     gnutls_pubkey_deinit(pub);
     if (!ok) return refuse(who() + ": key is not an Ed25519 node key");
     if (server) {
-        if (!ep.trust || !ep.trust(id)) return refuse("peer " + id.short_string() + "…: not in authorized_keys");
+        if (!ep.trust || !ep.trust(id)) {
+            ep.note_refusal(id, loop::SocketAddress(ngtcp2_conn_get_path(conn)->remote.addr));
+            refusal_noted = true;
+            return refuse("node " + id.to_string() + " (" + who() + "): not in authorized_keys");
+        }
     } else if (id != expected) {
         return refuse("server key is not " + expected.to_string() + " (the server at " +
                       loop::SocketAddress(ngtcp2_conn_get_path(conn)->remote.addr).to_string() + " is " +
@@ -525,7 +536,7 @@ void Connection::Impl::finish(CloseInfo info) {
 void Connection::Impl::report_closed(CloseInfo info) {
     if (closed_reported) return;
     closed_reported = true;
-    if (!info.message.empty()) {
+    if (!info.message.empty() && !refusal_noted) {
         switch (info.kind) {
         case CloseInfo::Kind::handshake_failed: log::warning("%s", info.message.c_str()); break;
         case CloseInfo::Kind::error: log::warning("%s", info.message.c_str()); break;
@@ -564,7 +575,7 @@ void Connection::Impl::expire(ngtcp2_tstamp now) {
     }
     if (rv == NGTCP2_ERR_HANDSHAKE_TIMEOUT) {
         CloseInfo info{CloseInfo::Kind::handshake_failed, false, 0, {}, {}};
-        info.message = "handshake with " + who() + " timed out after " + format_duration(ep.config.handshake_timeout);
+        info.message = "handshake with " + who() + " timed out after " + format_duration(handshake_timeout);
         finish(std::move(info));
         return;
     }
@@ -612,7 +623,10 @@ void Connection::Impl::make_ready(int64_t id) {
 }
 
 void Connection::Impl::after_write(int64_t id, Stream& s, ngtcp2_ssize ndatalen, bool fin) {
-    if (ndatalen > 0) s.tx.mark_sent(static_cast<size_t>(ndatalen));
+    if (ndatalen > 0) {
+        s.tx.mark_sent(static_cast<size_t>(ndatalen));
+        if (!stall_probing) update_stall_probe();
+    }
     if (ndatalen >= 0 && fin && s.tx.unsent() == 0) s.fin_sent = true;
     // Round robin: a stream that still has data goes to the back.
     ready.pop_front();
@@ -625,6 +639,30 @@ void Connection::Impl::maybe_writable(int64_t id, Stream& s) {
     if (s.tx.buffered() > ep.config.stream_send_buffer / 2) return;
     s.want_writable = false;
     if (handlers.on_writable) handlers.on_writable(id);
+}
+
+// The stall probe (Config::stall_probe). Loss recovery alone probes a path
+// that has gone silent only at each PTO, and the PTO doubles with every probe
+// that goes unanswered (RFC 9002 §6.2.1): after a 10 s cut the next probe left
+// up to 8 s after the path was back, and nothing moved until then. ngtcp2's
+// keep-alive sends a PING once its timeout has passed with no packet sent, so
+// while stream data awaits acknowledgement the keep-alive timeout is
+// stall_probe: a probe leaves at least that often, and the first one the peer
+// acknowledges after a cut resets the backoff and has the lost data resent at
+// once. Otherwise it is keep_alive again. A connection that is sending resets
+// ngtcp2's keep-alive clock with every packet, so it sends no extra PINGs.
+// The PING obeys congestion control (ngtcp2 1.11 writes nothing but ACKs and
+// PTO probes while the window is full), so a cut that finds the congestion
+// window full still waits for the PTO; USB requests and answers seldom fill it.
+void Connection::Impl::update_stall_probe() {
+    const Config& cfg = ep.config;
+    if (!conn || cfg.stall_probe == 0) return;
+    bool waiting = std::any_of(streams.begin(), streams.end(), [](const auto& kv) { return awaiting_ack(kv.second); });
+    if (waiting == stall_probing) return;
+    stall_probing = waiting;
+    Nanos timeout = cfg.keep_alive;
+    if (waiting) timeout = cfg.keep_alive ? std::min(cfg.keep_alive, cfg.stall_probe) : cfg.stall_probe;
+    ngtcp2_conn_set_keep_alive_timeout(conn, timeout ? static_cast<ngtcp2_duration>(timeout) : UINT64_MAX);
 }
 
 void Connection::Impl::flush() {
@@ -721,6 +759,7 @@ void Connection::Impl::flush() {
                     s->write_shut = true;
                     s->ready = false;
                     ready.pop_front();
+                    if (stall_probing) update_stall_probe();
                     if (!s->reset_here && handlers.on_stop_sending) handlers.on_stop_sending(sid);
                     continue;
                 case NGTCP2_ERR_WRITE_MORE:
@@ -768,10 +807,11 @@ void Connection::Impl::flush() {
 int Connection::Impl::on_handshake_completed() {
     if (server) {
         state = State::established;
+        ep.end_half_open(this);
         peer_label = peer.short_string() + "…";
         log::info("peer %s connected from %s (%s)", peer_label.c_str(),
                   loop::SocketAddress(ngtcp2_conn_get_path(conn)->remote.addr).to_string().c_str(),
-                  gnutls_cipher_get_name(gnutls_cipher_get(tls)));
+                  cipher_label(gnutls_cipher_get_name(gnutls_cipher_get(tls))).c_str());
         state_handed_over = true;
         if (ep.on_connection) ep.on_connection(*self);
         if (handlers.on_established) handlers.on_established();
@@ -787,7 +827,7 @@ int Connection::Impl::on_handshake_confirmed() {
         peer_label = peer.short_string() + "…";
         log::info("connected to %s at %s (%s)", peer_label.c_str(),
                   loop::SocketAddress(ngtcp2_conn_get_path(conn)->remote.addr).to_string().c_str(),
-                  gnutls_cipher_get_name(gnutls_cipher_get(tls)));
+                  cipher_label(gnutls_cipher_get_name(gnutls_cipher_get(tls))).c_str());
         if (handlers.on_established) handlers.on_established();
     }
     return 0;
@@ -808,6 +848,7 @@ int Connection::Impl::on_acked(int64_t id, uint64_t offset, uint64_t len) {
     auto it = streams.find(id);
     if (it == streams.end()) return 0;
     it->second.tx.acknowledge(offset, len);
+    if (stall_probing && !awaiting_ack(it->second)) update_stall_probe();
     maybe_writable(id, it->second);
     return 0;
 }
@@ -820,6 +861,7 @@ int Connection::Impl::on_stream_open(int64_t id) {
 
 int Connection::Impl::on_stream_close(uint32_t, int64_t id, uint64_t) {
     streams.erase(id);
+    if (stall_probing) update_stall_probe();
     // A peer-opened stream that ends makes room for another (RFC 9000 §4.6).
     if (ngtcp2_is_bidi_stream(id) && !ngtcp2_conn_is_local_stream(conn, id))
         ngtcp2_conn_extend_max_streams_bidi(conn, 1);
@@ -889,6 +931,7 @@ PathInfo Connection::Impl::path_info() const {
     info.bytes_in_flight = ci.bytes_in_flight;
     info.bytes_sent = bytes_sent;
     info.bytes_received = bytes_received;
+    if (state == State::established) info.cipher = cipher_label(gnutls_cipher_get_name(gnutls_cipher_get(tls)));
     return info;
 }
 

@@ -5,6 +5,7 @@
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 
 #include <algorithm>
+#include <cinttypes>
 
 #include "quic/internal.hpp"
 #include "util/log.hpp"
@@ -52,6 +53,7 @@ Endpoint::~Endpoint() {
 
 Result<std::unique_ptr<Endpoint>> Endpoint::create(loop::Loop& loop, const identity::NodeKey& key,
                                                    const loop::SocketAddress& bind, Config config) {
+    if (auto cipher = preferred_cipher(); !cipher) return cipher.error();  // a bad USBHOP_CIPHER
     auto impl = std::make_unique<Impl>(loop, config);
     impl->id = key.id();
     auto cred = Credentials::create(key);
@@ -64,6 +66,7 @@ Result<std::unique_ptr<Endpoint>> Endpoint::create(loop::Loop& loop, const ident
     gnutls_hash_fast(GNUTLS_DIG_SHA256, sig->data(), sig->size(), impl->reset_secret.data());
     gnutls_rnd(GNUTLS_RND_RANDOM, impl->token_secret.data(), impl->token_secret.size());
     impl->defer = std::make_unique<loop::Timer>(loop, [p = impl.get()] { p->run_deferred(); });
+    impl->refusal_timer = std::make_unique<loop::Timer>(loop, [p = impl.get()] { p->summarise_refusals(); });
     auto added = impl->add_socket(bind);
     if (!added) return added.error();
     return std::unique_ptr<Endpoint>(new Endpoint(std::move(impl)));
@@ -294,7 +297,18 @@ void Endpoint::Impl::accept(size_t path_index, ByteSpan data, const loop::Socket
         }
         retried = true;
     }
+    // Only now, with the address proven by Retry (when required), so that
+    // spoofed Initials cannot use up another address's share.
+    std::string source = from.host_string();   // every port of a host is one source
+    if (!half_open_allowed(source)) {
+        ++stats.datagrams_dropped;
+        ++stats.handshakes_shed;
+        return;
+    }
     Connection::Impl* c = create_connection(true);
+    if (half_open > config.max_half_open / 2)
+        c->handshake_timeout = std::min(config.handshake_timeout, config.busy_handshake_timeout);
+    start_half_open(c, std::move(source));
     ngtcp2_settings settings = c->make_settings();
     if (retried) {
         settings.token = hd.token;
@@ -400,6 +414,61 @@ Connection::Impl* Endpoint::Impl::create_connection(bool server) {
     return raw;
 }
 
+void Endpoint::Impl::note_refusal(const identity::NodeId& node, const loop::SocketAddress& from) {
+    if (refusals.refused(node, from, monotonic_ns()) == RefusalLog::Verdict::log) {
+        std::string id = node.to_string();
+        std::string address = from.to_string();
+        log::write(log::Level::warning, {{"USBHOP_PEER", id}, {"USBHOP_ADDRESS", address}},
+                   "refused node %s from %s: not in authorized_keys (to let it in: usbhop trust %s)", id.c_str(),
+                   address.c_str(), id.c_str());
+    }
+    if (!refusal_timer->active()) refusal_timer->start(RefusalLog::kWindow, RefusalLog::kWindow);
+}
+
+void Endpoint::Impl::summarise_refusals() {
+    constexpr size_t kMaxLines = 16;   // per window; the rest in one line
+    auto summaries = refusals.tick(monotonic_ns());
+    uint64_t rest = 0;
+    for (size_t i = 0; i < summaries.size(); ++i) {
+        const RefusalLog::Summary& s = summaries[i];
+        if (i >= kMaxLines) {
+            rest += s.count;
+        } else if (!s.node.empty()) {
+            log::write(log::Level::notice, {{"USBHOP_PEER", s.node}, {"USBHOP_ADDRESS", s.source}},
+                       "refused node %s from %s %" PRIu64 " more time(s) in the last minute", s.node.c_str(),
+                       s.source.c_str(), s.count);
+        } else if (!s.source.empty()) {
+            log::write(log::Level::notice, {{"USBHOP_ADDRESS", s.source}},
+                       "refused %" PRIu64 " more handshake(s) from %s in the last minute, of nodes not named here",
+                       s.count, s.source.c_str());
+        } else {
+            rest += s.count;
+        }
+    }
+    if (rest > 0) log::notice("refused %" PRIu64 " more handshake(s) in the last minute from other addresses", rest);
+    if (refusals.empty()) refusal_timer->stop();
+}
+
+bool Endpoint::Impl::half_open_allowed(const std::string& source) const {
+    if (half_open >= config.max_half_open) return false;
+    auto it = half_open_by_source.find(source);
+    return it == half_open_by_source.end() || it->second < config.max_half_open_per_source;
+}
+
+void Endpoint::Impl::start_half_open(Connection::Impl* c, std::string source) {
+    ++half_open;
+    ++half_open_by_source[source];
+    c->half_open_source = std::move(source);
+}
+
+void Endpoint::Impl::end_half_open(Connection::Impl* c) {
+    if (c->half_open_source.empty()) return;
+    --half_open;
+    auto it = half_open_by_source.find(c->half_open_source);
+    if (--it->second == 0) half_open_by_source.erase(it);
+    c->half_open_source.clear();
+}
+
 void Endpoint::Impl::register_cid(Connection::Impl* c, ByteSpan cid) {
     std::string key(as_chars(cid));
     by_cid[key] = c;
@@ -422,6 +491,7 @@ void Endpoint::Impl::schedule(Connection::Impl* c) {
 }
 
 void Endpoint::Impl::retire(Connection::Impl* c) {
+    end_half_open(c);
     for (const std::string& key : c->cids) {
         auto it = by_cid.find(key);
         if (it != by_cid.end() && it->second == c) by_cid.erase(it);

@@ -9,7 +9,8 @@
 //   serve (accept):  ep->listen(trust, on_connection)
 //       trust(NodeId) -> bool is asked during every handshake (so a reloaded
 //       authorized_keys applies at once); an unknown client fails the
-//       handshake and learns nothing. on_connection(Connection&) runs once the
+//       handshake and learns nothing (the endpoint logs the refusal once per
+//       node and address, refusal_log.hpp). on_connection(Connection&) runs once the
 //       peer is authenticated; set the connection's handlers there.
 //   attach (connect): Connection* c = ep->connect(server_addr, expected_node, handlers)
 //       handlers.on_established runs when the handshake is confirmed (only
@@ -57,6 +58,10 @@ constexpr uint16_t kDefaultPort = 7575;
 struct Config {
     Nanos idle_timeout = 60 * kSecond;   // both ends: the smaller one wins
     Nanos keep_alive = 15 * kSecond;     // 0: never send PINGs just to stay alive
+    // While stream data waits for acknowledgement, a PING after this long with
+    // nothing sent, so that a path back from a cut is found at once instead of
+    // at the next PTO, whose backoff grows to seconds (0: off; connection.cpp).
+    Nanos stall_probe = 500 * kMillisecond;
     Nanos handshake_timeout = 10 * kSecond;
     bool require_retry = true;           // server: validate client addresses with Retry (RFC 9000 §8.1)
     size_t max_udp_payload = 1452;       // what fits in a 1500-byte Ethernet path over IPv6
@@ -71,6 +76,14 @@ struct Config {
     size_t max_datagram_frame_size = 1400;   // 0: refuse DATAGRAM frames
     size_t datagram_queue = 256;             // datagrams waiting to be sent
     size_t max_connections = 4096;           // server
+    // Server: handshakes not finished yet ("half-open"), counted apart from
+    // established connections, per source IP and in all. An Initial over
+    // either cap gets no state (dropped after Retry). Once more than half of
+    // max_half_open are in use, new handshakes must finish within
+    // busy_handshake_timeout instead of handshake_timeout.
+    size_t max_half_open = 512;
+    size_t max_half_open_per_source = 64;
+    Nanos busy_handshake_timeout = 2 * kSecond;
     // Receive credit: given back as soon as on_stream_data returns, or, when
     // false, only as the application calls Connection::consume() (so a slow
     // consumer pushes back on the sender instead of buffering).
@@ -87,6 +100,7 @@ struct PathInfo {
     uint64_t bytes_in_flight = 0;
     uint64_t bytes_sent = 0;       // UDP payload bytes, this connection
     uint64_t bytes_received = 0;
+    std::string cipher;            // "aes-128-gcm", "chacha20-poly1305"; empty until established
 };
 
 struct CloseInfo {
@@ -156,7 +170,7 @@ public:
     PathInfo path() const;
     // Client: move to a new local address (a new socket of the endpoint, or
     // a virtual path's label) and, when remote is given, to a new server
-    // address as well (relay -> direct: RELAY-NOTES.md §2).
+    // address as well (relay -> direct: docs/architecture.md#ngtcp2-on-a-relayed-path).
     Result<void> migrate(const loop::SocketAddress& local, const loop::SocketAddress& remote = {});
 
     // Graceful close with an application error code; the peer sees both.
@@ -174,6 +188,7 @@ struct EndpointStats {
     uint64_t retries_sent = 0;
     uint64_t stateless_resets_sent = 0;
     uint64_t handshakes_refused = 0;
+    uint64_t handshakes_shed = 0;        // Initials dropped: too many half-open handshakes
 };
 
 class Endpoint {
@@ -208,8 +223,9 @@ public:
     size_t connection_count() const;
     const EndpointStats& stats() const;
 
-    // A path that is not a socket of this endpoint (RELAY-NOTES.md §2, §4):
-    // packets for local address `label` go to send(); packets that arrived
+    // A path that is not a socket of this endpoint
+    // (docs/architecture.md#ngtcp2-on-a-relayed-path): packets for local
+    // address `label` go to send(); packets that arrived
     // over it are handed in with receive_virtual(). `label` must differ from
     // every real local address (e.g. 192.0.2.x).
     void add_virtual_path(const loop::SocketAddress& label, VirtualSend send);
@@ -217,7 +233,7 @@ public:
 
     // Datagrams on the endpoint's sockets whose first byte is below 0x40 are
     // never QUIC v1 (the fixed bit is set while grease_quic_bit is off,
-    // RFC 9287): relay frames and punch packets (RELAY-NOTES.md §2, §4) go to
+    // RFC 9287): relay frames and punch packets (docs/relay.md#wire-format) go to
     // receive; without a receiver they are dropped.
     using OnOtherDatagram = std::function<void(ByteSpan data, const loop::SocketAddress& from)>;
     void set_other_receiver(OnOtherDatagram receive);

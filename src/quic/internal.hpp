@@ -15,7 +15,9 @@
 #include <vector>
 
 #include "loop/udp.hpp"
+#include "quic/cipher.hpp"
 #include "quic/endpoint.hpp"
+#include "quic/refusal_log.hpp"
 #include "quic/send_buffer.hpp"
 
 namespace usbhop::quic {
@@ -84,10 +86,14 @@ struct Connection::Impl {
     bool expiring_inline = false;     // arm_timer() is handling a due expiry itself
     bool state_handed_over = false;   // server: on_connection has run
     bool refused_peer = false;        // our verify callback refused the peer's key
+    bool refusal_noted = false;       // ... and the endpoint's RefusalLog has it: no line of our own
     bool got_stateless_reset = false;
+    bool stall_probing = false;       // keep-alive shortened to config.stall_probe (update_stall_probe)
     uint64_t bytes_sent = 0;
     uint64_t bytes_received = 0;
     CloseInfo pending_close;          // why we are closing, reported when done
+    Nanos handshake_timeout;          // this connection's: shorter when the server is busy
+    std::string half_open_source;     // server: the source IP counted as half-open, until the handshake is done
 
     Impl(Endpoint::Impl& endpoint, bool is_server);
     ~Impl();
@@ -112,6 +118,7 @@ struct Connection::Impl {
     void make_ready(int64_t id);
     void after_write(int64_t id, Stream& s, ngtcp2_ssize ndatalen, bool fin);
     void maybe_writable(int64_t id, Stream& s);
+    void update_stall_probe();
 
     // TLS.
     int verify_peer(gnutls_session_t session);
@@ -158,6 +165,12 @@ struct Endpoint::Impl {
     std::unique_ptr<loop::Timer> defer;
     bool sockets_blocked = false;
     std::vector<uint8_t> txbuf;
+    // Refused nodes: one line each, then counts (refusal_log.hpp).
+    RefusalLog refusals;
+    std::unique_ptr<loop::Timer> refusal_timer;
+    // Half-open handshakes (Config::max_half_open), in all and per source IP.
+    size_t half_open = 0;
+    std::unordered_map<std::string, size_t> half_open_by_source;
     // Stateless resets are rate-limited (RFC 9000 §10.3.3): a token bucket.
     double reset_tokens = 0;
     Nanos reset_refill = 0;
@@ -176,6 +189,16 @@ struct Endpoint::Impl {
     LocalPath* find_path(const ngtcp2_addr& local);
     size_t find_path_index(const loop::SocketAddress& local) const;
     Result<size_t> add_socket(const loop::SocketAddress& bind);
+
+    // Whether a new handshake from `source` stays under both half-open caps.
+    bool half_open_allowed(const std::string& source) const;
+    void start_half_open(Connection::Impl* c, std::string source);
+    // The handshake is done or the connection is gone (idempotent).
+    void end_half_open(Connection::Impl* c);
+
+    // Server: a client key not in authorized_keys was refused.
+    void note_refusal(const identity::NodeId& node, const loop::SocketAddress& from);
+    void summarise_refusals();
 
     void register_cid(Connection::Impl* c, ByteSpan cid);
     void unregister_cid(ByteSpan cid);

@@ -85,6 +85,7 @@ PathReport describe(const identity::NodeId& peer, const PathInfo& path, const Re
     PathReport r;
     r.peer = peer.to_string();
     r.rtt = path.smoothed_rtt;
+    r.cipher = path.cipher;
     if (!is_relayed(path)) {
         r.path = PathKind::direct;
         r.address = address_text(path.remote);
@@ -104,7 +105,7 @@ std::string format_reports(std::string_view role, int pid, const std::vector<Pat
     for (const PathReport& r : reports) {
         s += "peer=" + value_text(r.peer) + " state=" + value_text(r.state) + " path=" + path_kind_name(r.path) +
              " via=" + value_text(r.via) + " address=" + value_text(r.address) +
-             " rtt_us=" + std::to_string(r.rtt / kMicrosecond) + "\n";
+             " rtt_us=" + std::to_string(r.rtt / kMicrosecond) + " cipher=" + value_text(r.cipher) + "\n";
     }
     return s;
 }
@@ -145,6 +146,8 @@ Result<std::vector<PathReport>> parse_reports(std::string_view text) {
                 r.via = std::string(value_from(value));
             } else if (key == "address") {
                 r.address = std::string(value_from(value));
+            } else if (key == "cipher") {
+                r.cipher = std::string(value_from(value));
             } else if (key == "rtt_us") {
                 uint64_t us = 0;
                 auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), us);

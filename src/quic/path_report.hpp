@@ -40,6 +40,7 @@ struct PathReport {
     // relay saw it (empty until the relay has said).
     std::string address;
     Nanos rtt = 0;                 // smoothed RTT (RFC 9002 §5.3); 0 when not connected
+    std::string cipher;            // the connection's AEAD (cipher.hpp); empty when not connected
 
     bool operator==(const PathReport&) const = default;
 };

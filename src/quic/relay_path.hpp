@@ -24,7 +24,8 @@
 // and answered, are rate-limited in total (kPunchesPerSecond).
 //
 // The relayed path is a virtual path of the endpoint labelled kRelayLabel
-// (ngtcp2 refuses a migration to the local address in use, RELAY-NOTES.md §2).
+// (ngtcp2 refuses a migration to the local address in use,
+// docs/architecture.md#ngtcp2-on-a-relayed-path).
 // Once a session is open both ends send PUNCH frames to the other's public
 // address; when the client hears one it migrates the connection to the
 // direct path (once), and after ngtcp2 has validated it, tells the relay to

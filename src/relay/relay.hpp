@@ -1,4 +1,4 @@
-// relay/: `usbhop relay`, the rendezvous and NAT fallback (DESIGN.md "Relay",
+// relay/: `usbhop relay`, the rendezvous and NAT fallback (docs/architecture.md#relay,
 // docs/relay.md). It speaks only the relay frames of proto/relay_frames on
 // one UDP socket and never parses what it forwards.
 //

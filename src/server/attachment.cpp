@@ -242,7 +242,7 @@ void Attachment::unlink(uint8_t key, uint64_t seqnum) {
 
 Result<void> Attachment::ack(const proto::SeqRanges& seqnums) { return ledger_.ack(seqnums); }
 
-proto::SeqRanges Attachment::resume(const proto::SeqRanges& pending) { return ledger_.resume(pending); }
+Result<proto::SeqRanges> Attachment::resume(const proto::SeqRanges& pending) { return ledger_.resume(pending); }
 
 void Attachment::stream_bound(uint8_t key) {
     for (uint64_t seq : ledger_.unsent(key))

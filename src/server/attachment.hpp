@@ -69,7 +69,7 @@ public:
     Result<void> submit(uint8_t key, proto::Submit&& submit);
     void unlink(uint8_t key, uint64_t seqnum);
     Result<void> ack(const proto::SeqRanges& seqnums);
-    proto::SeqRanges resume(const proto::SeqRanges& pending);
+    Result<proto::SeqRanges> resume(const proto::SeqRanges& pending);
     // A URB stream was bound for key: send the results waiting for it.
     void stream_bound(uint8_t key);
     void set_outbox(UrbOutbox* outbox) { outbox_ = outbox; }

@@ -70,7 +70,7 @@ const char* speed_name(usb::Speed speed) {
     case usb::Speed::full: return "full";
     case usb::Speed::high: return "high";
     case usb::Speed::super: return "super";
-    case usb::Speed::super_plus: return "super+";
+    case usb::Speed::super_plus: return "super-plus";  // as list <peer> and status say it
     case usb::Speed::unknown: break;
     }
     return "unknown";

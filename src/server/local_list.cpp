@@ -7,85 +7,64 @@
 
 #include "server/exports.hpp"
 #include "usb/host.hpp"
+#include "usb/storage_guard.hpp"
+#include "util/json.hpp"
+#include "util/printable.hpp"
 
 namespace usbhop::server {
 
 namespace {
 
-std::string json_string(std::string_view s) {
-    std::string out = "\"";
-    for (unsigned char c : s) {
-        switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\t': out += "\\t"; break;
-        default:
-            if (c < 0x20) {
-                char buf[8];
-                snprintf(buf, sizeof buf, "\\u%04x", c);
-                out += buf;
-            } else {
-                out += static_cast<char>(c);
-            }
-        }
-    }
-    return out + "\"";
-}
-
-// Device strings come from the device: keep a table on one line each.
-std::string printable(std::string_view s) {
-    std::string out;
-    for (unsigned char c : s) out += (c < 0x20 || c == 0x7f) ? '?' : static_cast<char>(c);
-    return out;
-}
-
-std::string hex4(uint16_t v) {
-    char buf[8];
-    snprintf(buf, sizeof buf, "%04x", v);
-    return buf;
-}
-
 std::string display_name(const usb::DeviceInfo& d) {
     std::string name = d.manufacturer;
     if (!d.product_name.empty()) name += (name.empty() ? "" : " ") + d.product_name;
-    name = name.empty() ? "-" : printable(name);
-    // One column wide in the table; --json has the whole strings.
-    if (name.size() > 32) name = name.substr(0, 31) + "~";
-    return name;
+    // Device strings come from the device; one column wide in the table
+    // (--json has the whole strings).
+    return name.empty() ? "-" : util::printable(name, 31);
 }
 
+// Why serve would refuse a device a rule shares (a storage device mounted
+// here, without `force`), as usb::Host's claim would say it; "" when it would not.
+std::string refusal(const std::vector<const config::ExportRule*>& rules, const usb::DeviceInfo& d) {
+    if (rules.empty()) return "";
+    for (const config::ExportRule* r : rules)
+        if (r->force) return "";
+    auto unused = usb::check_storage_unused(d.path);
+    if (unused) return "";
+    std::string why = unused.error().message;
+    if (why.rfind(d.path + ": ", 0) == 0) why.erase(0, d.path.size() + 2);  // the table's first column says it
+    return why;
+}
+
+// docs/json.md, "usbhop list".
 void print_json(const config::Config& config, const std::vector<const usb::DeviceInfo*>& devices) {
-    std::string out = "[";
-    bool first = true;
+    util::Json all = util::Json::array();
     for (const usb::DeviceInfo* d : devices) {
         auto rules = matching_rules(config.shares, *d);
-        out += first ? "\n" : ",\n";
-        first = false;
-        out += "  {\"bus_path\": " + json_string(d->path) + ", \"busnum\": " + std::to_string(d->bus) +
-               ", \"devnum\": " + std::to_string(d->address) + ", \"device_id\": " +
-               std::to_string(wire_device_id(*d)) + ", \"vendor\": \"" + hex4(d->vendor) + "\", \"product\": \"" +
-               hex4(d->product) + "\", \"manufacturer\": " + json_string(d->manufacturer) +
-               ", \"product_name\": " + json_string(d->product_name) + ", \"serial\": " + json_string(d->serial) +
-               ", \"speed\": \"" + speed_name(d->speed) + "\", \"hub\": " + (d->is_hub ? "true" : "false") +
-               ", \"shared\": " + (rules.empty() ? "false" : "true") + ", \"shares\": [";
-        for (size_t i = 0; i < rules.size(); ++i) {
-            const config::ExportRule& r = *rules[i];
-            out += (i ? ", " : "") + std::string("{\"name\": ") + json_string(r.name) + ", \"peers\": ";
-            if (r.peers.empty()) {
-                out += "\"all\"";
-            } else {
-                out += "[";
-                for (size_t j = 0; j < r.peers.size(); ++j)
-                    out += (j ? ", " : "") + json_string(r.peers[j].to_string());
-                out += "]";
+        util::Json o = util::device_json({d->path, d->vendor, d->product, speed_name(d->speed)});
+        o["manufacturer"] = d->manufacturer;
+        o["product_name"] = d->product_name;
+        o["serial"] = d->serial;
+        o["busnum"] = d->bus;
+        o["devnum"] = d->address;
+        o["device_id"] = wire_device_id(*d);
+        o["hub"] = d->is_hub;
+        o["shared"] = !rules.empty();
+        util::Json shares = util::Json::array();
+        for (const config::ExportRule* r : rules) {
+            util::Json peers = "all";
+            if (!r->peers.empty()) {
+                peers = util::Json::array();
+                for (const auto& p : r->peers) peers.push_back(p.to_string());
             }
-            out += "}";
+            shares.push_back({{"name", r->name}, {"peers", peers}});
         }
-        out += "]}";
+        o["shares"] = std::move(shares);
+        std::string refused = refusal(rules, *d);
+        o["refused"] = refused.empty() ? util::Json() : util::Json(refused);
+        all.push_back(std::move(o));
     }
-    out += first ? "]\n" : "\n]\n";
-    fputs(out.c_str(), stdout);
+    std::printf("%s\n", util::json_lines(all).c_str());
 }
 
 void print_table(const config::Config& config, const std::vector<const usb::DeviceInfo*>& devices) {
@@ -93,18 +72,20 @@ void print_table(const config::Config& config, const std::vector<const usb::Devi
         puts("no USB devices on this machine");
         return;
     }
-    printf("%-10s %-9s %-6s %-32s %-16s %s\n", "PATH", "ID", "SPEED", "NAME", "SERIAL", "SHARED");
+    printf("%-10s %-9s %-10s %-32s %-16s %s\n", "PATH", "ID", "SPEED", "NAME", "SERIAL", "SHARED");
     for (const usb::DeviceInfo* d : devices) {
         std::string shared;
         if (d->is_hub) shared = "no (hub)";
-        for (const config::ExportRule* r : matching_rules(config.shares, *d)) {
+        auto rules = matching_rules(config.shares, *d);
+        for (const config::ExportRule* r : rules) {
             if (!shared.empty()) shared += "; ";
             shared += "\"" + r->name + "\" with " + shared_with(*r);
         }
-        if (shared.empty()) shared = "no";
-        std::string serial = d->serial.empty() ? "-" : printable(d->serial);
-        printf("%-10s %s:%s %-6s %-32s %-16s %s\n", d->path.c_str(), hex4(d->vendor).c_str(),
-               hex4(d->product).c_str(), speed_name(d->speed), display_name(*d).c_str(), serial.c_str(),
+        if (shared.empty()) shared = "no (no [share] rule matches)";
+        if (std::string why = refusal(rules, *d); !why.empty()) shared += "; but serve refuses it: " + why;
+        std::string serial = d->serial.empty() ? "-" : util::printable(d->serial);
+        printf("%-10s %s:%s %-10s %-32s %-16s %s\n", d->path.c_str(), util::hex4(d->vendor).c_str(),
+               util::hex4(d->product).c_str(), speed_name(d->speed), display_name(*d).c_str(), serial.c_str(),
                shared.c_str());
     }
 }

@@ -1,6 +1,7 @@
 #include "server/peer_link.hpp"
 
 #include "util/log.hpp"
+#include "util/printable.hpp"
 
 namespace usbhop::server {
 
@@ -52,6 +53,7 @@ void PeerLink::on_stream_data(int64_t id, ByteSpan data, bool fin) {
     if (s.role == StreamRole::ignored) return;
     s.decoder.feed(data);
     if (fin) s.peer_fin = true;
+    if (!within_buffer_limit(s)) return;
     pump(s);
 }
 
@@ -64,7 +66,7 @@ void PeerLink::pump(Stream& s) {
         if (st.role == StreamRole::ignored) return;
         if (st.role == StreamRole::urb) {
             Attachment* a = bound_attachment(st);
-            if (a && !a->accepting()) {
+            if (a && (!a->accepting() || queued_results(st.attach_id) > kMaxQueuedResults)) {
                 st.paused = true;  // §10: resumed by resume_reading() after an Ack
                 if (st.decoder.buffered() > 2 * static_cast<size_t>(proto::kMaxUrbPayload))
                     fail(proto::Reason::kBusy, "more than 32 MiB of Submits sent past the unacknowledged-result limit");
@@ -126,6 +128,7 @@ bool PeerLink::handle_control(proto::Message&& m) {
         phase_ = Phase::ready;
         return true;
     }
+    if (!room_for_reply(stream(0))) return false;
     Session& session = *session_;
     return std::visit(
         [&](auto& msg) -> bool {
@@ -150,6 +153,11 @@ bool PeerLink::handle_control(proto::Message&& m) {
                     host_.settle(session);
                 }
             } else if constexpr (std::is_same_v<T, proto::Resume>) {
+                if (!session.resumed()) {
+                    fail(proto::Reason::kProtocol, "Resume of attachment " + std::to_string(msg.attach_id) +
+                                                       " on a session this connection did not resume (§11)");
+                    return false;
+                }
                 Attachment* a = session.find(msg.attach_id);
                 if (!a || a->state() != Attachment::State::active) {
                     proto::Reason why = a ? (a->end_reason() == proto::Reason::kNone ? proto::Reason::kSessionExpired
@@ -158,16 +166,27 @@ bool PeerLink::handle_control(proto::Message&& m) {
                     if (!a) send_control(proto::Detached{msg.attach_id, why, "this attachment no longer exists"});
                     return true;  // an ending attachment sends its own Detached
                 }
-                proto::SeqRanges missing = a->resume(msg.pending);
+                if (!session.awaiting_resume(msg.attach_id)) {
+                    fail(proto::Reason::kProtocol, "a second Resume of attachment " + std::to_string(msg.attach_id) +
+                                                       " on this connection (§11)");
+                    return false;
+                }
+                auto missing = a->resume(msg.pending);
+                if (!missing) {
+                    // A Resume the server cannot honour is answered Detached (§6.7).
+                    a->end(proto::Reason::kTooLarge, missing.error().message);
+                    host_.settle(session);
+                    return !closing_;
+                }
                 session.mark_resumed(msg.attach_id);
-                send_control(proto::ResumeOk{msg.attach_id, std::move(missing)});
+                send_control(proto::ResumeOk{msg.attach_id, std::move(*missing)});
             } else if constexpr (std::is_same_v<T, proto::Ping>) {
                 send_control(proto::Pong{msg.nonce});
             } else if constexpr (std::is_same_v<T, proto::Pong>) {
                 // keep-alive answered; QUIC tracks liveness
             } else if constexpr (std::is_same_v<T, proto::ErrorMsg>) {
                 log::write(log::Level::warning, {{"PEER", label_}}, "%s reports %s: %s", label_.c_str(),
-                           proto::reason_name(msg.code), msg.message.c_str());
+                           proto::reason_name(msg.code), util::printable(msg.message).c_str());
                 if (msg.fatal) close(proto::Reason::kNone, "the client reported a fatal error");
             } else {
                 fail(proto::Reason::kProtocol, std::string(proto::type_name(static_cast<uint16_t>(proto::type_of(m)))) +
@@ -230,13 +249,14 @@ bool PeerLink::handle_urb(Stream& s, proto::Message&& m) {
         return false;
     }
     if (auto* ping = std::get_if<proto::Ping>(&m)) {
+        if (!room_for_reply(s)) return false;
         enqueue(s, proto::encode(proto::Pong{ping->nonce}));
         return true;
     }
     if (std::holds_alternative<proto::Pong>(m)) return true;
     if (auto* err = std::get_if<proto::ErrorMsg>(&m)) {
         log::write(log::Level::warning, {{"PEER", label_}}, "%s reports on a URB stream %s: %s", label_.c_str(),
-                   proto::reason_name(err->code), err->message.c_str());
+                   proto::reason_name(err->code), util::printable(err->message).c_str());
         return true;
     }
     Attachment* a = bound_attachment(s);
@@ -308,6 +328,7 @@ void PeerLink::finish_streams(uint32_t attach_id) {
 
 void PeerLink::enqueue(Stream& s, Bytes frame) {
     if (s.fin_wanted || s.fin_sent) return;
+    s.queued += frame.size();
     s.out.push_back(std::move(frame));
     flush(s);
 }
@@ -323,6 +344,7 @@ void PeerLink::flush(Stream& s) {
         ByteSpan rest = ByteSpan(s.out.front()).subspan(s.out_offset);
         bool last = s.out.size() == 1 && s.fin_wanted;
         size_t n = conn_.write(s.id, rest, last);
+        s.queued -= n;
         if (n < rest.size()) {
             s.out_offset += n;
             return;  // on_writable resumes
@@ -339,16 +361,52 @@ void PeerLink::flush(Stream& s) {
 
 void PeerLink::on_writable(int64_t id) {
     auto it = streams_.find(id);
-    if (it != streams_.end()) flush(it->second);
+    if (it == streams_.end()) return;
+    flush(it->second);
+    // Submits paused for kMaxQueuedResults read on once QUIC took half of it
+    // (not all: the client's next Submits then arrive while QUIC still sends).
+    if (it->second.role == StreamRole::urb && queued_results(it->second.attach_id) <= kMaxQueuedResults / 2) {
+        uint32_t attach_id = it->second.attach_id;
+        for (const auto& [other, st] : streams_)
+            if (st.role == StreamRole::urb && st.attach_id == attach_id && st.paused) {
+                resume_reading(attach_id);
+                break;
+            }
+    }
+}
+
+size_t PeerLink::stream_backlog(const Stream& s) const { return conn_.unacknowledged(s.id) + s.queued; }
+
+size_t PeerLink::queued_results(uint32_t attach_id) const {
+    size_t n = 0;
+    for (auto it = bindings_.lower_bound({attach_id, 0}); it != bindings_.end() && it->first.first == attach_id; ++it) {
+        auto s = streams_.find(it->second);
+        if (s != streams_.end()) n += s->second.queued;
+    }
+    return n;
+}
+
+bool PeerLink::room_for_reply(const Stream& s) {
+    if (stream_backlog(s) <= kMaxReplyBacklog) return true;
+    fail(proto::Reason::kBusy, "the peer does not read its answers: over " + std::to_string(kMaxReplyBacklog >> 20) +
+                                   " MiB waits on stream " + std::to_string(s.id));
+    return false;
+}
+
+bool PeerLink::within_buffer_limit(const Stream& fed) {
+    // Summed only when this stream holds much: legitimate streams rarely do.
+    if (fed.decoder.buffered() <= kMaxBufferedPerLink / 8) return true;
+    size_t total = 0;
+    for (const auto& [id, st] : streams_) total += st.decoder.buffered();
+    if (total <= kMaxBufferedPerLink) return true;
+    fail(proto::Reason::kBusy, "over " + std::to_string(kMaxBufferedPerLink >> 20) +
+                                   " MiB of unfinished frames on this connection");
+    return false;
 }
 
 size_t PeerLink::backlog() const {
     size_t n = 0;
-    for (const auto& [id, s] : streams_) {
-        for (const Bytes& b : s.out) n += b.size();
-        n -= s.out_offset;
-        n += conn_.unacknowledged(id);
-    }
+    for (const auto& [id, s] : streams_) n += stream_backlog(s);
     return n;
 }
 

@@ -43,6 +43,19 @@ protected:
 
 class PeerLink final : public UrbOutbox {
 public:
+    // Per-peer memory bounds (docs/protocol.md §13; a peer past one is
+    // disconnected BUSY, except for results, which pause its Submits):
+    // Answers (Pong, DeviceList, ...) waiting on one stream, here and in
+    // QUIC's send buffer: two of the largest control frames. A peer past it
+    // sends requests without reading the answers.
+    static constexpr size_t kMaxReplyBacklog = 2 * size_t{proto::kMaxControlPayload};
+    // Bytes of frames not yet complete, summed over the connection's streams:
+    // two URB streams each inside a largest frame (2 x 16.06 MiB), and some.
+    static constexpr size_t kMaxBufferedPerLink = 36u << 20;
+    // Results of one attachment queued here, not yet taken by QUIC: past it,
+    // its Submits are no longer read (as for §10's limits) until QUIC drains.
+    static constexpr size_t kMaxQueuedResults = 16u << 20;
+
     PeerLink(quic::Connection& connection, PeerHost& host);
     ~PeerLink();
     PeerLink(const PeerLink&) = delete;
@@ -80,6 +93,7 @@ private:
         proto::FrameDecoder decoder{proto::kMaxUrbPayload};
         std::deque<Bytes> out;
         size_t out_offset = 0;
+        size_t queued = 0;  // bytes in `out` not yet taken by QUIC
         bool fin_wanted = false;  // send FIN once `out` is drained
         bool fin_sent = false;
         bool peer_fin = false;
@@ -101,6 +115,12 @@ private:
     void flush(Stream& s);
     void end_stream(Stream& s);
     Attachment* bound_attachment(const Stream& s) const;
+    size_t stream_backlog(const Stream& s) const;
+    size_t queued_results(uint32_t attach_id) const;
+    // False (and the link failing BUSY) when the peer has kMaxReplyBacklog
+    // waiting on this stream already.
+    bool room_for_reply(const Stream& s);
+    bool within_buffer_limit(const Stream& fed);
 
     quic::Connection& conn_;
     PeerHost& host_;

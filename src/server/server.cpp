@@ -27,6 +27,7 @@
 #include "usb/host.hpp"
 #include "usbhop_config.h"
 #include "util/log.hpp"
+#include "util/printable.hpp"
 
 namespace usbhop::server {
 
@@ -291,7 +292,7 @@ Session* Server::open_session(PeerLink& link, const proto::Hello& hello) {
     ack.software = "usbhop " USBHOP_VERSION;
     link.send_control(ack);
     log::write(log::Level::info, {{"PEER", link.label()}}, "%s %s session (%s)", link.label().c_str(),
-               resumed ? "resumed its" : "started a", hello.software.c_str());
+               resumed ? "resumed its" : "started a", util::printable(hello.software).c_str());
     update_status();
     return session;
 }
@@ -453,7 +454,7 @@ void Server::on_arrived(const usb::DeviceInfo& info) {
     devices_[info.id] = info;
     const usb::DeviceInfo& d = devices_[info.id];
     log::write(log::Level::info, {{"DEVICE", d.path}}, "USB device %s (%04x:%04x %s) plugged in%s", d.path.c_str(),
-               d.vendor, d.product, d.product_name.c_str(),
+               d.vendor, d.product, util::printable(d.product_name).c_str(),
                matching_rules(config_.shares, d).empty() ? "" : ", shared");
     for (auto& [token, s] : sessions_) {
         if (!s->watching || !s->link()) continue;

@@ -25,6 +25,7 @@ void Session::connect(PeerLink& link, uint64_t capabilities, bool resumed) {
     state_ = State::connected;
     watching = false;
     needs_resume_.clear();
+    resumed_ = resumed;
     if (resumed)
         for (const auto& [id, a] : attachments_) needs_resume_.insert(id);
     for (const auto& [id, a] : attachments_) a->set_outbox(nullptr);
@@ -57,12 +58,6 @@ void Session::expire() {
 Attachment* Session::find(uint32_t attach_id) {
     auto it = attachments_.find(attach_id);
     return it == attachments_.end() ? nullptr : it->second.get();
-}
-
-Attachment* Session::find_by_device(usb::DeviceId device) {
-    for (auto& [id, a] : attachments_)
-        if (a->device() == device) return a.get();
-    return nullptr;
 }
 
 Attachment& Session::add(std::unique_ptr<Attachment> attachment) {

@@ -50,7 +50,6 @@ public:
     void expire();
 
     Attachment* find(uint32_t attach_id);
-    Attachment* find_by_device(usb::DeviceId device);
     uint32_t next_attach_id() { return next_attach_id_++; }
     Attachment& add(std::unique_ptr<Attachment> attachment);
     void remove(uint32_t attach_id);
@@ -58,6 +57,10 @@ public:
 
     // §11: Bind is refused until the attachment was resumed on this connection.
     bool bindable(uint32_t attach_id) const { return !needs_resume_.count(attach_id); }
+    // §11: Resume is answered only on a connection that resumed the session
+    // (HelloAck{resumed = 1}), once per attachment.
+    bool resumed() const { return resumed_; }
+    bool awaiting_resume(uint32_t attach_id) const { return needs_resume_.count(attach_id) > 0; }
     void mark_resumed(uint32_t attach_id) { needs_resume_.erase(attach_id); }
 
     bool watching = false;  // ListDevices{watch} on the current connection
@@ -72,6 +75,7 @@ private:
     PeerLink* link_ = nullptr;
     std::map<uint32_t, std::unique_ptr<Attachment>> attachments_;
     std::set<uint32_t> needs_resume_;
+    bool resumed_ = false;  // the current connection resumed this session
     uint32_t next_attach_id_ = 1;
     loop::Timer grace_timer_;
     std::function<void(Session&)> on_expired_;

@@ -11,14 +11,47 @@ Result<void> UrbLedger::accept(uint64_t seqnum, uint8_t stream_key) {
     if (h != highest_.end() && seqnum <= h->second)
         return make_error("Submit seqnum " + std::to_string(seqnum) + " is not above " + std::to_string(h->second) +
                           ", the last on this endpoint (a duplicate or a reorder)");
-    if (entries_.count(seqnum))
+    // Not entries_: an entry is erased once acknowledged (or, without RESUME,
+    // trimmed), and its seqnum must stay used on every other endpoint too.
+    if (used(seqnum))
         return make_error("Submit seqnum " + std::to_string(seqnum) + " was already used on another endpoint");
     highest_[stream_key] = seqnum;
+    mark_used(seqnum);
     Entry e;
     e.stream_key = stream_key;
     entries_.emplace(seqnum, std::move(e));
     ++in_flight_;
     return {};
+}
+
+bool UrbLedger::used(uint64_t seqnum) const {
+    auto it = used_.upper_bound(seqnum);
+    return it != used_.begin() && std::prev(it)->second >= seqnum;
+}
+
+void UrbLedger::mark_used(uint64_t seqnum) {
+    auto next = used_.upper_bound(seqnum);
+    bool joins_next = next != used_.end() && seqnum != UINT64_MAX && next->first == seqnum + 1;
+    if (next != used_.begin() && std::prev(next)->second + 1 == seqnum) {
+        auto prev = std::prev(next);
+        prev->second = seqnum;
+        if (joins_next) {
+            prev->second = next->second;
+            used_.erase(next);
+        }
+    } else if (joins_next) {
+        uint64_t last = next->second;
+        used_.erase(next);
+        used_.emplace(seqnum, last);
+    } else {
+        used_.emplace(seqnum, seqnum);
+    }
+    if (used_.size() > kMaxSeqnumRuns) {
+        auto first = used_.begin();
+        auto second = std::next(first);
+        first->second = second->second;
+        used_.erase(second);
+    }
 }
 
 UrbLedger::UnlinkStep UrbLedger::unlink(uint64_t seqnum) {
@@ -120,17 +153,11 @@ Result<void> UrbLedger::ack(const proto::SeqRanges& seqnums) {
     return {};
 }
 
-proto::SeqRanges UrbLedger::resume(const proto::SeqRanges& pending) {
-    for (auto it = entries_.begin(); it != entries_.end();) {
-        auto next = std::next(it);
-        if (it->second.state != State::in_flight) {
-            if (proto::contains(pending, it->first)) it->second.sent = false;
-            else erase(it);
-        }
-        it = next;
-    }
+Result<proto::SeqRanges> UrbLedger::resume(const proto::SeqRanges& pending) {
     // missing = pending minus what is held, cut out run by run (pending may
     // name billions of seqnums; the ledger holds at most a few thousand).
+    // Computed before anything is forgotten, so that a refusal changes
+    // nothing; the entries forgotten below lie outside pending anyway.
     proto::SeqRanges missing;
     auto add = [&](uint64_t first, uint64_t last) {
         while (first <= last) {
@@ -148,6 +175,17 @@ proto::SeqRanges UrbLedger::resume(const proto::SeqRanges& pending) {
             first = it->first + 1;
         }
         if (first <= last && first != 0) add(first, last);
+        if (missing.size() > proto::kMaxRanges)
+            return make_error("Resume: the seqnums held here cut pending into more than " +
+                              std::to_string(proto::kMaxRanges) + " runs, more than ResumeOk.missing may carry");
+    }
+    for (auto it = entries_.begin(); it != entries_.end();) {
+        auto next = std::next(it);
+        if (it->second.state != State::in_flight) {
+            if (proto::contains(pending, it->first)) it->second.sent = false;
+            else erase(it);
+        }
+        it = next;
     }
     return missing;
 }

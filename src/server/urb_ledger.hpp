@@ -28,6 +28,12 @@ public:
     static constexpr size_t kMaxRetainedBytes = 64u << 20;
     // Without RESUME: how many ended seqnums are remembered for late Unlinks.
     static constexpr size_t kMaxTombstones = 4096;
+    // Runs of accepted seqnums remembered (§8: a seqnum is never accepted
+    // twice, also after its entry is forgotten). One counter numbers all
+    // endpoints, so the runs merge as the seqnums between them arrive; past
+    // this many, the oldest gap is closed: seqnums that far behind were
+    // skipped by the client (§9: unlinked before they were sent) for good.
+    static constexpr size_t kMaxSeqnumRuns = 65536;
 
     enum class State : uint8_t { in_flight, completed, cancelled };
 
@@ -67,8 +73,10 @@ public:
 
     // §11 step 4: held results the client does not list are forgotten; listed
     // ones are marked unsent (sent again when their endpoint is bound).
-    // Returns `missing`: the seqnums of pending the ledger holds nothing for.
-    proto::SeqRanges resume(const proto::SeqRanges& pending);
+    // Returns `missing`: the seqnums of pending the ledger holds nothing for,
+    // or, changing nothing, an error when they form more runs than a ranges
+    // field may carry (protocol.md §13: held seqnums cut pending's runs).
+    Result<proto::SeqRanges> resume(const proto::SeqRanges& pending);
 
     // Retained results not sent yet for one endpoint, in seqnum order.
     std::vector<uint64_t> unsent(uint8_t stream_key) const;
@@ -83,6 +91,7 @@ public:
     size_t retained_count() const { return retained_count_; }
     size_t retained_bytes() const { return retained_bytes_; }
     size_t size() const { return entries_.size(); }
+    size_t seqnum_runs() const { return used_.size(); }
 
 private:
     struct Entry {
@@ -96,10 +105,13 @@ private:
     void drop_result(Entry& e);
     void erase(std::map<uint64_t, Entry>::iterator it);
     void trim_tombstones();
+    bool used(uint64_t seqnum) const;
+    void mark_used(uint64_t seqnum);
 
     bool retain_;
     std::map<uint64_t, Entry> entries_;
     std::map<uint8_t, uint64_t> highest_;
+    std::map<uint64_t, uint64_t> used_;  // every seqnum accepted: runs first -> last
     size_t in_flight_ = 0;
     size_t retained_count_ = 0;
     size_t retained_bytes_ = 0;

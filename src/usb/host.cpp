@@ -683,11 +683,6 @@ size_t Host::in_flight(DeviceId id) const {
     return it == impl_->slots.end() ? 0 : it->second.inflight.size();
 }
 
-size_t Host::in_flight_bytes(DeviceId id) const {
-    auto it = impl_->slots.find(id);
-    return it == impl_->slots.end() ? 0 : it->second.inflight_bytes;
-}
-
 size_t Host::max_inflight_bytes() const { return impl_->budget; }
 
 }  // namespace usbhop::usb

@@ -6,7 +6,7 @@
 // (interfaces released, device reset, kernel drivers bound again), and runs
 // URBs as libusb asynchronous transfers, many in flight per endpoint.
 //
-// Threads (DESIGN.md "Threads and loops"):
+// Threads (docs/architecture.md#threads):
 //   - the caller's loop thread calls every method here;
 //   - the libusb event thread (UsbThread) runs libusb_handle_events: hot-plug
 //     and transfer completions;
@@ -108,7 +108,6 @@ public:
     // requests cannot be cancelled (false).
     bool cancel(DeviceId id, uint64_t seqnum);
     size_t in_flight(DeviceId id) const;
-    size_t in_flight_bytes(DeviceId id) const;
     size_t max_inflight_bytes() const;
 
     struct Impl;

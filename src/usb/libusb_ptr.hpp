@@ -1,4 +1,4 @@
-// One owner for each libusb object usb/ holds (STYLE.md "Ownership"):
+// One owner for each libusb object usb/ holds, freed in its destructor:
 // the context, a reference to a device, a transfer. Internal to usb/.
 #pragma once
 

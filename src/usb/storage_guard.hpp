@@ -1,5 +1,5 @@
 // Taking a disk away from the machine it is mounted on loses data
-// (USB-NOTES.md, complaint 7). Before claiming a device we look for block
+// (docs/architecture.md#usb-facts). Before claiming a device we look for block
 // devices under it in sysfs and refuse if any is mounted, used as swap or
 // held by device-mapper/md, unless the export rule says `force`.
 #pragma once

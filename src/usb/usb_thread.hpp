@@ -1,4 +1,4 @@
-// The libusb event thread (DESIGN.md "Threads and loops"). It runs
+// The libusb event thread (docs/architecture.md#threads). It runs
 // libusb_handle_events, so transfer completions are delivered on it, and it
 // receives hot-plug arrivals and departures, describes each new device
 // (descriptors, names, path, speed) and hands both to its sink. It owns

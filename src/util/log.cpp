@@ -34,7 +34,6 @@ void set_threshold(Level level) { g_threshold = level; }
 Level threshold() { return g_threshold; }
 bool enabled(Level level) { return static_cast<int>(level) <= static_cast<int>(g_threshold); }
 void init() { g_journal = stderr_is_journal(); }
-bool to_journal() { return g_journal; }
 
 void write(Level level, std::initializer_list<Field> fields, const char* fmt, ...) {
     va_list ap;

@@ -25,8 +25,6 @@ Level threshold();
 bool enabled(Level level);
 // Sends records to the journal instead of stderr (auto-detected by init()).
 void init();
-// Whether init() found the journal on stderr.
-bool to_journal();
 
 void write(Level level, std::initializer_list<Field> fields, const char* fmt, ...)
     __attribute__((format(printf, 3, 4)));

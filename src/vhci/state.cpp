@@ -81,6 +81,11 @@ std::string format_state(const AttachedDevice& d) {
     s += "description=" + one_line(d.description) + "\n";
     s += "attached_at=" + std::to_string(d.attached_at) + "\n";
     s += "pid=" + std::to_string(d.pid) + "\n";
+    const AttachedDevice::Traffic& t = d.traffic;
+    s += "in_flight=" + std::to_string(t.in_flight) + "\nurbs=" + std::to_string(t.urbs) +
+         "\nbytes_in=" + std::to_string(t.bytes_in) + "\nbytes_out=" + std::to_string(t.bytes_out) +
+         "\nrate_in=" + std::to_string(t.rate_in) + "\nrate_out=" + std::to_string(t.rate_out) +
+         "\nerrors=" + std::to_string(t.errors) + "\nunlinks=" + std::to_string(t.unlinks) + "\n";
     return s;
 }
 
@@ -128,6 +133,22 @@ Result<AttachedDevice> parse_state(std::string_view text) {
             ok = parse_number(value, d.attached_at);
         } else if (key == "pid") {
             ok = parse_number(value, d.pid) && d.pid > 0;
+        } else if (key == "in_flight") {
+            ok = parse_number(value, d.traffic.in_flight);
+        } else if (key == "urbs") {
+            ok = parse_number(value, d.traffic.urbs);
+        } else if (key == "bytes_in") {
+            ok = parse_number(value, d.traffic.bytes_in);
+        } else if (key == "bytes_out") {
+            ok = parse_number(value, d.traffic.bytes_out);
+        } else if (key == "rate_in") {
+            ok = parse_number(value, d.traffic.rate_in);
+        } else if (key == "rate_out") {
+            ok = parse_number(value, d.traffic.rate_out);
+        } else if (key == "errors") {
+            ok = parse_number(value, d.traffic.errors);
+        } else if (key == "unlinks") {
+            ok = parse_number(value, d.traffic.unlinks);
         }
         if (!ok) return bad("bad value for '" + key + "'");
     }

@@ -31,6 +31,18 @@ struct AttachedDevice {
     int64_t attached_at = 0;  // Unix time, seconds
     int pid = 0;              // the usbhop attach process that owns the port
 
+    // Live numbers, rewritten every second by the owning attach for `usbhop
+    // status`. Optional in the file (0 when absent).
+    struct Traffic {
+        uint64_t in_flight = 0;  // URBs the kernel gave us that have no answer yet
+        uint64_t urbs = 0;       // URBs submitted since the attach
+        uint64_t bytes_in = 0, bytes_out = 0;  // payload, device to host and host to device
+        uint64_t rate_in = 0, rate_out = 0;    // bytes per second over the last few seconds
+        uint64_t errors = 0;     // URBs answered with an error status (unlinks apart)
+        uint64_t unlinks = 0;    // URBs the kernel took back (CMD_UNLINK)
+        bool operator==(const Traffic&) const = default;
+    } traffic;
+
     bool operator==(const AttachedDevice&) const = default;
 };
 

@@ -6,7 +6,7 @@
 #             wg      kernel usbip inside a WireGuard tunnel: usbipd in a
 #                     network namespace behind a veth, the client in the
 #                     root namespace; the encrypted way people use USB/IP
-#                     today (LAB.md), measured in the same boot
+#                     today (tests/lab/README.md#reference-figures), measured in the same boot
 #             usbhop  the same gadgets through usbhop serve + usbhop attach
 #                     over loopback (QUIC, encrypted), set up as the attach-*
 #                     lab scenarios do (tests/lab/helpers/attach_lib.sh)
@@ -117,6 +117,8 @@ column_usbhop_up() {
   SS=$(imported 1209 4c42); DISK=$(imported 1d6b 0104)
   wait_for 20 "$SS to be configured" grep -q . "$SS/bConfigurationValue"
   wait_for 20 "$DISK to be configured" grep -q . "$DISK/bConfigurationValue"
+  # The AEAD the connection chose for this guest's CPU (serve's connect line).
+  USBHOP_CIPHER_USED=$(sed -n 's/.*connected from .* (\([a-z0-9-]*\))$/\1/p' "$SV/serve.log" | tail -n 1)
 }
 column_usbhop_down() {
   attach_stop
@@ -195,7 +197,8 @@ for r in "${rows[@]}"; do
   echo "$line"
 done
 
-# The ceiling for any encrypting transport in this guest (LAB.md): what
+# The ceiling for any encrypting transport in this guest
+# (tests/lab/README.md#reference-figures): what
 # GnuTLS's AEAD ciphers manage on one vCPU. usbhop encrypts (QUIC, TLS 1.3),
 # kernel usbip does not, so its column is read against this line too. Only
 # the AEAD block is wanted: awk stops reading after it (each cipher is timed
@@ -209,9 +212,10 @@ if [[ " $COLUMNS " == *" usbhop "* ]]; then
   echo "encrypts every byte with one of these; kernel usbip sends plain text (the wg column's"
   echo "tunnel encrypts it in the kernel, ChaCha20-Poly1305):"
   sed 's/^ */  /' /tmp/ciphers
+  echo "usbhop's connection used ${USBHOP_CIPHER_USED:-(none found in the serve log)}, chosen for this CPU (quic/cipher.hpp)."
   echo
   if [[ " $COLUMNS " != *" wg "* ]]; then
-    echo "encrypted reference, measured ELSEWHERE (LAB.md \"Reference figures\": another boot of this lab,"
+    echo "encrypted reference, measured ELSEWHERE (tests/lab/README.md, \"Reference figures\": another boot of this lab,"
     echo "not comparable figure by figure): kernel usbip inside a WireGuard tunnel between two network"
     echo "namespaces, server behind a veth: GET_DESCRIPTOR p50 2.0 ms, bulk IN 28 MB/s, bulk OUT 26 MB/s,"
     echo "dd read 9.9 MB/s, dd write 10.2 MB/s (plain kernel usbip over the same veth, same boot:"

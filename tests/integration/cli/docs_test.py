@@ -2,7 +2,8 @@
 key the parser knows is in usbhop.conf(5) under its section and in the example.
 Adding a key without documenting it fails here.
 
-And every command and option `usbhop --help` shows is in usbhop(1).
+And every command and option `usbhop --help` shows is in usbhop(1), and
+every environment variable the source reads is under its ENVIRONMENT.
 
 usage: docs_test.py usbhop usbhop.conf.example usbhop.conf.5 usbhop.1"""
 import os
@@ -108,6 +109,23 @@ class DocsTest(clitest.CliTest):
                 for option in re.findall(r"^  (?:-\w, |    )--([a-z-]+)", h.stdout, re.M):
                     self.assertIn("\\-\\-" + option.replace("-", "\\-"), page,
                                   "usbhop %s --%s is not in usbhop(1)" % (command, option))
+
+    def test_every_environment_variable_read_is_in_usbhop_1(self):
+        # Every getenv("NAME") in src/ is under ENVIRONMENT in usbhop(1).
+        src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "src")
+        names = set()
+        for root, _, files in os.walk(src):
+            for name in files:
+                if name.endswith((".cpp", ".hpp")):
+                    with open(os.path.join(root, name)) as f:
+                        names |= set(re.findall(r'getenv\("([A-Z_]+)"\)', f.read()))
+        self.assertIn("USBHOP_RUNDIR", names)
+        with open(MANPAGE1) as f:
+            section = f.read().split("\n.SH ENVIRONMENT\n", 1)[1].split("\n.SH ", 1)[0]
+        documented = set(re.findall(r"^\.B ([A-Z_]+)", section, re.M)) | set(re.findall(r'", " ([A-Z_]+)', section))
+        for name in sorted(names):
+            with self.subTest(name=name):
+                self.assertIn(name, documented, "%s is read by usbhop but not under ENVIRONMENT in usbhop(1)" % name)
 
 if __name__ == "__main__":
     if len(sys.argv) < 5:

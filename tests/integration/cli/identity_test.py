@@ -102,6 +102,35 @@ class IdentityTest(clitest.CliTest):
             self.assertEqual(f.read(), node + "\n")
         self.assertFalse(os.path.exists(self.ak))
 
+    def test_a_relay_only_file_selects_the_relay(self):
+        # A relay's usbhop.conf has only [relay]: `id` and `trust` speak for it
+        # without --relay (they went to [client]/[server] before).
+        node = self.node_id()
+        relay_key = self.path("var", "lib", "usbhop-relay", "identity.key")
+        conf = self.write("relay.conf", "[relay]\nidentity = %s\nauthorized_keys = %s\n" % (relay_key, self.relay_ak))
+        r = self.run_usbhop("--config", conf, "id")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(os.path.exists(relay_key), r.stderr)
+        relay_id = r.stdout.strip()
+        self.assertNotEqual(relay_id, node)
+        self.assertEqual(self.run_usbhop("--config", conf, "id", "--relay").stdout.strip(), relay_id)
+        r = self.run_usbhop("--config", conf, "trust", node)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("usbhop-relay", r.stdout)
+        with open(self.relay_ak) as f:
+            self.assertEqual(f.read(), node + "\n")
+        self.assertFalse(os.path.exists(self.ak))
+
+    def test_a_server_only_file_selects_the_server_key(self):
+        server_key = self.path("var", "lib", "usbhop", "identity.key")
+        conf = self.write("server.conf", "[server]\nidentity = %s\n[share \"disk\"]\nmatch = 1234:5678\n" % server_key)
+        r = self.run_usbhop("--config", conf, "id")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(os.path.exists(server_key), r.stderr)
+        self.assertEqual(self.run_usbhop("--config", conf, "id", "--server").stdout.strip(), r.stdout.strip())
+        # A file with more than one role keeps the client as the default.
+        self.assertNotEqual(self.node_id(), r.stdout.strip())
+
     def test_trust_refuses_a_malformed_id(self):
         node = self.node_id()
         typo = node[:10] + ("b" if node[10] == "a" else "a") + node[11:]

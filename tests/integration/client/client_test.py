@@ -23,8 +23,11 @@ class ClientTest(unittest.TestCase):
         self.conf = os.path.join(self.tmp, "usbhop.conf")
         with open(self.conf, "w") as f:
             f.write(f"[client]\nidentity = {self.tmp}/client.key\nreconnect_max = 1s\n")
-        self.log = open(os.path.join(self.tmp, "server.log"), "w+")
-        self.server = subprocess.Popen([FAKE, "--listen", "127.0.0.1:0", "--key", f"{self.tmp}/server.key"],
+        self.start_server()
+
+    def start_server(self, *extra):
+        self.log = open(os.path.join(self.tmp, "server.log"), "w+", errors="replace")
+        self.server = subprocess.Popen([FAKE, "--listen", "127.0.0.1:0", "--key", f"{self.tmp}/server.key", *extra],
                                        stdout=self.log, stderr=subprocess.STDOUT)
         node = addr = None
         for _ in range(100):
@@ -71,6 +74,24 @@ class ClientTest(unittest.TestCase):
         d = devices[0]
         self.assertEqual((d["vendor"], d["product"], d["bus_path"], d["serial"], d["speed"], d["state"]),
                          ("1209", "0001", "1-1", "FAKE0001", "high", "available"))
+
+    def test_list_json_escapes_what_a_device_sends(self):
+        # A serial number with an escape sequence, a newline, a quote and a
+        # byte that is not UTF-8: the JSON parses, control characters are
+        # escaped, the stray byte is U+FFFD, and nothing arrives raw.
+        self.server.terminate()
+        self.server.wait(5)
+        self.log.close()
+        self.start_server("--serial", b'AB\x1b[31m"\n\xffZ')
+        r = subprocess.run([USBHOP, "-c", self.conf, "list", "--json", self.peer], capture_output=True, timeout=20,
+                           env={"PATH": "/usr/bin:/bin", "HOME": self.tmp, "LC_ALL": "C",
+                                "USBHOP_RUNDIR": f"{self.tmp}/run"})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn(b"\x1b", r.stdout)
+        self.assertNotIn(b"\xff", r.stdout)
+        [d] = json.loads(r.stdout.decode("utf-8"))
+        self.assertEqual(d["serial"], 'AB\x1b[31m"\n\ufffdZ')
+        self.assertIn(b'"serial":"AB\\u001b[31m\\"\\n\xef\xbf\xbdZ"', r.stdout)
 
     def test_list_watch_prints_departures_and_arrivals(self):
         p = subprocess.Popen([USBHOP, "-c", self.conf, "list", "--watch", self.peer], stdout=subprocess.PIPE,

@@ -218,3 +218,68 @@ TEST_CASE("a client that moves to another local address mid-transfer keeps its c
     CHECK(server_saw_move);
 }
 
+namespace {
+
+// Recovery after a cut for a client that sends one 32 KiB request and waits
+// for it to be acknowledged before the next (USB traffic is requests and
+// answers): the time from the path coming back to data arriving again. The
+// cut ends 150 ms after a PTO probe of the client's (the first one at least
+// 2 s into it): without a probe of its own the client then waits for the
+// next one, a whole doubled PTO interval later (RFC 9002 §6.2.1).
+Nanos recovery_after_cut(quic::Config cfg) {
+    Pair p(cfg, cfg);
+    Forwarder fwd(p.loop, p.server->local_address(), 18);
+    uint64_t arrived = 0;
+    p.server_handlers.on_stream_data = [&](int64_t, ByteSpan data, bool) { arrived += data.size(); };
+    bool established = false;
+    quic::Handlers h;
+    h.on_established = [&] { established = true; };
+    auto c = p.client->connect(fwd.address(), p.server_key.id(), h);
+    REQUIRE(c);
+    quic::Connection* conn = *c;
+    REQUIRE(p.run_until([&] { return established; }));
+    auto id = conn->open_stream();
+    REQUIRE(id);
+    Bytes request(32 * 1024);
+    Pattern(1).fill(request.data(), request.size());
+    auto requests_until = [&](const std::function<bool()>& done, Nanos timeout) {
+        return p.run_until(
+            [&] {
+                if (conn->unacknowledged(*id) == 0) REQUIRE(conn->write(*id, request, false) == request.size());
+                return done();
+            },
+            timeout);
+    };
+    REQUIRE(requests_until([&] { return arrived >= 8 * kMiB; }, 30 * kSecond));
+    // RFC 9002 §6.2.1 with ngtcp2's defaults: granularity 1 ms, the peer's max_ack_delay 25 ms.
+    quic::PathInfo path = conn->path();
+    Nanos pto = path.smoothed_rtt + std::max<Nanos>(4 * path.rtt_variance, kMillisecond) + 25 * kMillisecond;
+    Nanos probe = pto;
+    while (probe < 2 * kSecond) probe = 2 * probe + pto;
+    Nanos cut = probe + 150 * kMillisecond;
+    fwd.set_faults(1, 0, 0);
+    requests_until([] { return false; }, cut);
+    fwd.set_faults(0, 0, 0);
+    uint64_t mark = arrived;
+    Nanos back = monotonic_ns();
+    bool moved = requests_until([&] { return arrived > mark; }, 20 * kSecond);
+    Nanos took = monotonic_ns() - back;
+    MESSAGE("PTO " << pto / kMillisecond << " ms, cut " << cut / kMillisecond << " ms (congestion window "
+                   << path.congestion_window << ", in flight " << path.bytes_in_flight << "): data moved again "
+                   << took / kMillisecond << " ms after the path came back");
+    REQUIRE(moved);
+    CHECK(p.server->connection_count() == 1);
+    return took;
+}
+
+}  // namespace
+
+TEST_CASE("after a cut, requests move again within a second of the path coming back (stall probe)") {
+    // Without quic::Config::stall_probe the client waits for its next PTO
+    // probe (about 2 s or more here). With it (500 ms by default) a PING leaves
+    // at least that often while data is unacknowledged, and its ACK restarts
+    // recovery at once. (The PING is congestion-controlled in ngtcp2 1.11: a
+    // cut that finds the congestion window full leaves only the PTO probes;
+    // connection.cpp says so.)
+    CHECK(recovery_after_cut(quic::Config{}) < 1 * kSecond);
+}

@@ -18,6 +18,7 @@ import unittest
 
 USBHOP = None
 PROBE = None
+FLOOD = None
 
 
 def free_udp_port():
@@ -141,7 +142,12 @@ class Serve(unittest.TestCase):
         self.assertIn("CLOSED kind=3", bad.stdout)  # handshake_failed
         self.assertNotIn("HELLO", bad.stdout)
         self.assertNotIn("LIST", bad.stdout)
-        self.assertIn("not in authorized_keys", self.server_log())
+        log = self.server_log()
+        self.assertRegex(log, r"refused node %s from 127\.0\.0\.1:\d+: not in authorized_keys "
+                              r"\(to let it in: usbhop trust %s\)" % (self.stranger, self.stranger))
+        again = self.probe("stranger", "list")
+        self.assertEqual(again.returncode, 3, again.stdout)
+        self.assertEqual(self.server_log().count("refused node"), 1, "a repeat is counted, not logged")
         self.stop()
 
     def test_garbage_closes_that_peer_and_the_server_goes_on(self):
@@ -169,6 +175,72 @@ class Serve(unittest.TestCase):
         self.assertIn("resumed its session", self.server_log())
         self.stop()
 
+    def test_resume_is_answered_only_on_a_resumed_session(self):
+        # protocol.md §11: Resume only after HelloAck{resumed = 1}. serve used
+        # to run UrbLedger::resume for any Resume, whatever the session.
+        self.start()
+        self.messages("READY=1")
+        r = self.probe("trusted", "resume-raw", "1")
+        self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
+        self.assertRegex(r.stdout, r"CLOSED kind=1 app=1 code=1 reason=Resume of attachment 1 on a session this "
+                                   r"connection did not resume")
+        self.assertNotIn("DETACHED", r.stdout)
+        # On a resumed session an unknown attachment is still answered Detached.
+        again = self.probe("trusted", "list", "reconnect", "200", "resume-raw", "7")
+        self.assertEqual(again.returncode, 0, again.stdout + again.stderr)
+        self.assertIn("resumed=1", again.stdout)
+        self.assertIn("DETACHED attach_id=7 reason=session expired", again.stdout)
+        self.assertIsNone(self.server.poll())
+        self.stop()
+
+    def rss_kib(self, field="VmRSS"):
+        """serve's resident set now (VmRSS) or at its peak so far (VmHWM), KiB."""
+        with open("/proc/%d/status" % self.server.pid) as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+        self.fail("no %s for serve" % field)
+
+    def test_a_ping_flood_from_a_peer_that_never_reads_leaves_serve_small(self):
+        # Issue 18 item 3: one Pong was queued per Ping with no cap (128 MiB of
+        # Pings -> +451 MB). A peer that stops reading is now refused once 1 MiB
+        # of answers waits on a stream; the flood must not grow serve by 64 MiB.
+        self.start()
+        self.messages("READY=1")
+        ok = self.probe("trusted", "list")
+        self.assertEqual(ok.returncode, 0, ok.stdout)
+        before = self.rss_kib()
+        r = self.probe("trusted", "--no-read", "ping-flood", "48", timeout=120)
+        after = self.rss_kib("VmHWM")
+        print("serve VmRSS %d KiB -> peak %d KiB (+%d KiB) over a 48 MiB Ping flood; probe: %s"
+              % (before, after, after - before, r.stdout.replace("\n", " | ")), file=sys.stderr)
+        self.assertLess(after - before, 64 * 1024, r.stdout)
+        self.assertIn("CLOSED kind=1 app=1 code=8", r.stdout)  # BUSY
+        self.assertIn("does not read", self.server_log())
+        again = self.probe("trusted", "list")
+        self.assertEqual(again.returncode, 0, again.stdout)
+        self.assertIsNone(self.server.poll())
+        self.stop()
+
+    def test_streams_holding_unfinished_big_frames_leave_serve_small(self):
+        # Issue 18 item 3: 16 streams each holding an almost complete 16.8 MB
+        # frame grew serve 10.8 -> 279 MB. Unfinished frames are now capped per
+        # connection (36 MiB): the peer is refused BUSY past it.
+        self.start()
+        self.messages("READY=1")
+        ok = self.probe("trusted", "list")
+        self.assertEqual(ok.returncode, 0, ok.stdout)
+        before = self.rss_kib()
+        r = self.probe("trusted", "big-frames", "16", timeout=120)
+        after = self.rss_kib("VmHWM")
+        print("serve VmRSS %d KiB -> peak %d KiB (+%d KiB) with 16 unfinished 16.8 MB frames; probe: %s"
+              % (before, after, after - before, r.stdout.replace("\n", " | ")), file=sys.stderr)
+        self.assertLess(after - before, 64 * 1024, r.stdout)
+        self.assertIn("CLOSED kind=1 app=1 code=8", r.stdout)  # BUSY
+        self.assertIn("MiB of unfinished frames", self.server_log())
+        self.assertIsNone(self.server.poll())
+        self.stop()
+
     def test_sighup_disconnects_a_peer_removed_from_authorized_keys(self):
         self.start()
         self.messages("READY=1")
@@ -188,13 +260,57 @@ class Serve(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stdout)
         self.stop()
 
+    def test_a_half_open_flood_from_one_address_locks_nobody_out(self):
+        # Issue 18 item 1: one address held ~4,100 handshakes open, a trusted
+        # `usbhop list` timed out and serve's RSS reached 286 MB.
+        client_conf = os.path.join(self.tmp, "client.conf")
+        with open(client_conf, "w") as f:
+            f.write("[client]\nidentity = %s/client.key\n" % self.tmp)
+        env = {"PATH": "/usr/bin:/bin", "HOME": self.tmp, "LC_ALL": "C", "USBHOP_RUNDIR": self.tmp + "/run"}
+        client_id = subprocess.run([USBHOP, "-c", client_conf, "id"], capture_output=True, text=True, env=env,
+                                   check=True).stdout.strip()
+        self.write_keys([self.trusted, client_id])
+        self.start()
+        self.messages("READY=1")
+        rss_before = proc_status_kib(self.server.pid, "VmRSS")
+        flood = subprocess.Popen([FLOOD, "127.0.0.2", "127.0.0.1:%d" % self.port, self.server_id, "2000", "6"],
+                                 stdout=subprocess.PIPE, text=True)
+        try:
+            started = flood.stdout.readline()
+            self.assertRegex(started, r"^STARTED 2000 RETRIES 2000", "every handshake got past Retry")
+            time.sleep(0.5)   # serve has taken what it takes of them
+            t0 = time.monotonic()
+            r = subprocess.run([USBHOP, "-c", client_conf, "list", "%s@127.0.0.1:%d" % (self.server_id, self.port)],
+                               capture_output=True, text=True, env=env, timeout=30)
+            took = time.monotonic() - t0
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertLess(took, 1.0, "a trusted list under the flood took %.2f s" % took)
+            grown = proc_status_kib(self.server.pid, "VmHWM") - rss_before
+            self.assertLess(grown, 32 * 1024, "serve's peak RSS grew by %d KiB under the flood" % grown)
+            print("list under the flood: %.3f s; serve's peak RSS grew by %d KiB" % (took, grown), file=sys.stderr)
+        finally:
+            flood.kill()
+            flood.wait()
+            flood.stdout.close()
+        self.assertIsNone(self.server.poll())
+        self.stop()
+
+
+def proc_status_kib(pid, field):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise AssertionError("no %s for pid %d" % (field, pid))
+
 
 def main():
-    global USBHOP, PROBE
-    if len(sys.argv) < 3:
-        sys.exit("usage: %s path/to/usbhop path/to/proto_probe [unittest args]" % sys.argv[0])
+    global USBHOP, PROBE, FLOOD
+    if len(sys.argv) < 4:
+        sys.exit("usage: %s path/to/usbhop path/to/proto_probe path/to/half_open_flood [unittest args]" % sys.argv[0])
     USBHOP = os.path.abspath(sys.argv.pop(1))
     PROBE = os.path.abspath(sys.argv.pop(1))
+    FLOOD = os.path.abspath(sys.argv.pop(1))
     unittest.main(verbosity=2)
 
 

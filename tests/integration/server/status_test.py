@@ -26,6 +26,16 @@ import relay_modes_test  # noqa: E402
 IN_NETNS = os.environ.get("USBHOP_STATUS_TEST_NETNS") == "1"
 
 
+def cpu_has_aes():
+    """What quic/cipher.cpp asks the CPU, read from /proc/cpuinfo instead."""
+    with open("/proc/cpuinfo") as f:
+        flags = set()
+        for line in f:
+            if line.startswith(("flags", "Features")):
+                flags |= set(line.split(":", 1)[1].split())
+    return ("aes" in flags and "pclmulqdq" in flags) or ("aes" in flags and "pmull" in flags)
+
+
 class Status(relay_modes_test.Modes):
     # Its set-up and helpers are what we reuse; its own test runs in relay-modes.
     test_a_ticket_or_a_bare_node_id_reaches_the_server_through_the_relay = None
@@ -90,10 +100,40 @@ class Status(relay_modes_test.Modes):
         c = self.wait_connection("direct")
         self.check_common(c)
         self.assertIsNone(c["via"])
+        cipher = "aes-128-gcm" if cpu_has_aes() else "chacha20-poly1305"
+        self.assertEqual(c["cipher"], cipher)
         text = self.status().stdout
-        self.assertRegex(text, r"\nROLE +PEER +STATE +PATH +ADDRESS +RTT\n")
-        self.assertRegex(text, r"serve +%s +ready +direct +127\.0\.0\.1:\d+ +\d+\.\d ms\n" % self.client_id[:8])
+        self.assertRegex(text, r"\nROLE +PEER +STATE +PATH +ADDRESS +RTT +CIPHER\n")
+        self.assertRegex(text, r"serve +%s +ready +direct +127\.0\.0\.1:\d+ +\d+\.\d ms +%s\n"
+                         % (self.client_id[:8], cipher))
         self.stop_client_and_see_it_go(client)
+
+    def cipher_between(self, serve_wants, client_wants):
+        """The cipher serve reports for a client when each end asks for one (USBHOP_CIPHER)."""
+        os.environ["USBHOP_CIPHER"] = serve_wants
+        try:
+            serve_log = self.start(self.sconf, "serve", "serve-" + serve_wants)
+            self.wait_log(serve_log, "serving as")
+            os.environ["USBHOP_CIPHER"] = client_wants
+            plain = self.write("plain.conf", "[client]\nidentity = %s/client.key\n" % self.tmp)
+            client = self.watch(plain, "%s@127.0.0.1:%d" % (self.server_id, self.server_port))
+        finally:
+            del os.environ["USBHOP_CIPHER"]
+        c = self.wait_connection("direct")
+        # The client's log line names it too.
+        self.wait_log(self.procs[-1][1], "(%s)" % c["cipher"])
+        self.stop_client_and_see_it_go(client)
+        for p, _ in self.procs:
+            p.terminate()
+            p.wait(10)
+        return c["cipher"]
+
+    def test_chacha20_when_either_end_lacks_aes_instructions(self):
+        # The lab cannot take AES instructions away from a CPU: USBHOP_CIPHER
+        # stands in for what cpu_has_aes() finds (unit-quic tests the strings).
+        self.assertEqual(self.cipher_between("aes", "aes"), "aes-128-gcm")
+        self.assertEqual(self.cipher_between("chacha", "aes"), "chacha20-poly1305")
+        self.assertEqual(self.cipher_between("aes", "chacha"), "chacha20-poly1305")
 
     def test_a_client_through_the_relay_moves_to_a_direct_path_when_punching_works(self):
         relay_log = self.start(self.rconf, "relay", "relay")
@@ -129,7 +169,7 @@ class Status(relay_modes_test.Modes):
         [c] = self.serve_connections()
         self.assertEqual(c["path"], "relayed")
         text = self.status().stdout
-        self.assertRegex(text, r"serve +%s +ready +relayed via 127\.0\.0\.1:%d +127\.0\.0\.1:\d+ +\d+\.\d ms\n"
+        self.assertRegex(text, r"serve +%s +ready +relayed via 127\.0\.0\.1:%d +127\.0\.0\.1:\d+ +\d+\.\d ms +[a-z0-9-]+\n"
                          % (self.client_id[:8], self.relay_port))
         self.stop_client_and_see_it_go(client)
 

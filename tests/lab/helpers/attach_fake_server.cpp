@@ -8,7 +8,7 @@
 // Submit seqnum must be new on its endpoint, and one that comes twice is
 // printed as DUPLICATE (the checks look for it).
 //
-//   attach_fake_server --listen ADDR --key FILE [--grace MS]
+//   attach_fake_server --listen ADDR --key FILE [--grace MS] [--serial BYTES]
 //       prints "node <id>" and "listening ADDR", then one line per event.
 //   SIGUSR1  drops the connection, keeping the session for a resume
 //   SIGUSR2  unplugs the device (pending URBs end NO_DEVICE, Detached GONE)
@@ -57,6 +57,10 @@ Bytes config_descriptor() {
     w.put_u8(7); w.put_u8(5); w.put_u8(0x02); w.put_u8(2); w.put_u16_le(512); w.put_u8(0);
     return c;
 }
+
+// The serial number the device list carries: --serial sets any bytes, as a
+// hostile or broken device could (escape sequences, bytes that are not UTF-8).
+std::string g_serial = "FAKE0001";
 
 Bytes string_descriptor(uint8_t index) {
     static const char* const kStrings[] = {nullptr, "usbhop lab", "usbhop fake", "FAKE0001"};
@@ -159,7 +163,7 @@ private:
         d.share = "fake";
         d.manufacturer = "usbhop lab";
         d.product = "usbhop fake";
-        d.serial = "FAKE0001";
+        d.serial = g_serial;
         d.device_descriptor = device_descriptor();
         d.configurations = {config_descriptor()};
         return d;
@@ -418,6 +422,7 @@ int main(int argc, char** argv) {
         if (a == "--listen") listen = argv[i + 1];
         else if (a == "--key") key_path = argv[i + 1];
         else if (a == "--grace") grace = static_cast<uint32_t>(std::stoul(argv[i + 1]));
+        else if (a == "--serial") g_serial = argv[i + 1];
     }
     log::init();
     auto key = identity::NodeKey::load_or_create(key_path);

@@ -32,6 +32,13 @@
 //   wait-results SECS             wait until every URB submitted has its one terminal result; prints RESULTS
 //   wait-file PATH SECS           wait until PATH exists (to line several probes up)
 //   sleep MS
+//   resume-raw ATTACH_ID          send Resume{ATTACH_ID, pending={1}} as is; prints RESUME_OK, DETACHED or CLOSED
+//   ping-flood MIB                send MIB MiB of Pings on the control stream as fast as QUIC takes them;
+//                                 prints FLOOD sent=<MiB> then CLOSED if the server closed
+//   big-frames N                  open N streams, each holding a largest URB frame less 1 KiB (never finished);
+//                                 prints BIG sent=<MiB> then CLOSED if the server closed
+// Option --no-read: give QUIC no receive credit back (the first window is
+// all the server can send: a peer that never reads its answers).
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -76,8 +83,11 @@ class Probe {
 public:
     Probe(loop::Loop& loop, double timeout) : loop_(loop), timeout_(static_cast<Nanos>(timeout * 1e9)) {}
 
-    int connect(const identity::NodeKey& key, const loop::SocketAddress& server, const identity::NodeId& node) {
-        auto ep = quic::Endpoint::create(loop_, key, *loop::SocketAddress::parse(server.family() == AF_INET6 ? "[::]:0" : "0.0.0.0:0"));
+    int connect(const identity::NodeKey& key, const loop::SocketAddress& server, const identity::NodeId& node,
+                bool no_read) {
+        quic::Config cfg;
+        cfg.auto_consume = !no_read;
+        auto ep = quic::Endpoint::create(loop_, key, *loop::SocketAddress::parse(server.family() == AF_INET6 ? "[::]:0" : "0.0.0.0:0"), cfg);
         if (!ep) return fail("endpoint: " + ep.error().message);
         ep_ = std::move(*ep);
         server_ = server;
@@ -165,6 +175,12 @@ public:
                 rc = wait_detached(atof(args[i++].c_str()));
             } else if (cmd == "garbage") {
                 rc = garbage();
+            } else if (cmd == "resume-raw" && need(1)) {
+                rc = resume_raw(static_cast<uint32_t>(num(args[i++])));
+            } else if (cmd == "big-frames" && need(1)) {
+                rc = big_frames(num(args[i++]));
+            } else if (cmd == "ping-flood" && need(1)) {
+                rc = ping_flood(num(args[i++]));
             } else if ((cmd == "submit-in" || cmd == "submit-int-in") && need(3)) {
                 auto type = cmd == "submit-in" ? proto::TransferType::kBulk : proto::TransferType::kInterrupt;
                 for (unsigned long k = 0; k < num(args[i + 2]); ++k)
@@ -663,6 +679,77 @@ private:
         return ok ? 0 : 6;
     }
 
+    int resume_raw(uint32_t attach_id) {
+        send(control_, proto::Resume{attach_id, proto::SeqRanges{{1, 1}}});
+        bool ok = false;
+        loop_.run_until(
+            [&] {
+                for (auto it = control_in_.begin(); it != control_in_.end(); ++it)
+                    if (std::holds_alternative<proto::ResumeOk>(*it)) {
+                        control_in_.erase(it);
+                        return ok = true;
+                    }
+                return detached_ || !conn_;
+            },
+            timeout_);
+        if (ok) {
+            printf("RESUME_OK attach_id=%u\n", attach_id);
+            fflush(stdout);
+            return 0;
+        }
+        return detached_ ? 0 : closed_or_timeout("ResumeOk");
+    }
+
+    int ping_flood(unsigned long mib) {
+        Bytes chunk;
+        for (uint64_t n = 0; chunk.size() < (64u << 10); ++n) {
+            Bytes b = proto::encode(proto::Ping{n});
+            chunk.insert(chunk.end(), b.begin(), b.end());
+        }
+        unsigned long long sent = 0;
+        const unsigned long long total = static_cast<unsigned long long>(mib) << 20;
+        while (conn_ && sent < total) {
+            size_t off = 0;
+            while (conn_ && off < chunk.size()) {
+                size_t n = conn_->write(control_, ByteSpan(chunk).subspan(off), false);
+                off += n;
+                if (n == 0) loop_.run_once(true);
+            }
+            sent += off;
+        }
+        printf("FLOOD sent=%llu\n", sent >> 20);
+        fflush(stdout);
+        loop_.run_until([] { return false; }, 500 * kMillisecond);
+        if (!conn_) print_closed();
+        return 0;
+    }
+
+    int big_frames(unsigned long count) {
+        Bytes frame;
+        ByteWriter w(frame);
+        w.put_u16(static_cast<uint16_t>(proto::MsgType::kBind));
+        w.put_u16(0);
+        w.put_u32(proto::kMaxUrbPayload);
+        frame.resize(proto::kFrameHeaderSize + proto::kMaxUrbPayload - 1024);
+        unsigned long long sent = 0;
+        for (unsigned long k = 0; k < count && conn_; ++k) {
+            auto id = conn_->open_stream();
+            if (!id) return fail("open_stream: " + id.error().message);
+            size_t off = 0;
+            while (conn_ && off < frame.size()) {
+                size_t n = conn_->write(*id, ByteSpan(frame).subspan(off), false);
+                off += n;
+                if (n == 0) loop_.run_once(true);
+            }
+            sent += off;
+        }
+        printf("BIG sent=%llu\n", sent >> 20);
+        fflush(stdout);
+        loop_.run_until([&] { return !conn_; }, 2 * kSecond);
+        if (!conn_) print_closed();
+        return 0;
+    }
+
     int garbage() {
         Bytes junk = to_bytes("this is not a usbhop frame at all, but it is long enough");
         junk[0] = std::byte{0x7e};
@@ -705,6 +792,7 @@ private:
 int main(int argc, char** argv) {
     std::string key_path, server, node;
     double timeout = 10;
+    bool no_read = false;
     std::vector<std::string> commands;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
@@ -712,6 +800,7 @@ int main(int argc, char** argv) {
         else if (a == "--server" && i + 1 < argc) server = argv[++i];
         else if (a == "--node" && i + 1 < argc) node = argv[++i];
         else if (a == "--timeout" && i + 1 < argc) timeout = atof(argv[++i]);
+        else if (a == "--no-read") no_read = true;
         else if (a == "-v") log::set_threshold(log::Level::debug);
         else commands.push_back(a);
     }
@@ -740,7 +829,7 @@ int main(int argc, char** argv) {
     int rc;
     {
         Probe probe(loop, timeout);
-        rc = probe.connect(*key, *addr, *id);
+        rc = probe.connect(*key, *addr, *id, no_read);
         if (rc == 0) rc = probe.run(commands);
         probe.close();
     }

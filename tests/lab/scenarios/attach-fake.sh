@@ -64,13 +64,32 @@ say "usbhop status"
 $U status | tee /tmp/status.out
 grep -q '1209:0001' /tmp/status.out || fail "status does not show the device"
 $U status --json | tee /tmp/status.json
-grep -q '"device":"1209:0001"' /tmp/status.json || fail "status --json does not show the device"
+grep -q '"vendor":"1209","product":"0001"' /tmp/status.json || fail "status --json does not show the device"
 
 say "bulk echo through usbfs, vhci and usbhop"
 check "echo" attach_bulk echo 65536 16
+
+# status_traffic PYTHON-CONDITION: status --json's one device has live
+# numbers for which the condition (on t, the device object) holds.
+status_traffic() {
+  $U status --json | python3 -c '
+import json, sys
+[t] = json.load(sys.stdin)["devices"]
+sys.exit(0 if eval(sys.argv[1]) else 1)
+' "$1"
+}
+say "usbhop status shows the echo's bytes each way, its rate and no errors"
+# attach rewrites the numbers every second.
+wait_for 5 "status to count the echo's 1 MiB each way" status_traffic 't["bytes_out"] >= 16 * 65536 and t["bytes_in"] >= 16 * 65536'
+status_traffic 't["urbs"] >= 32 and t["errors"] == 0 and t["unlinks"] == 0 and t["rate_in"] > 0 and t["rate_out"] > 0' ||
+  fail "status --json: $($U status --json)"
+$U status | tee /tmp/status.out
+grep -Eq '^PORT +DEVICE +BUS +PEER +SINCE +PID +URBS +IN/s +OUT/s +ERR +DESCRIPTION$' /tmp/status.out || fail "status has no traffic columns"
+
 say "a pending IN cancelled from the client: the unlink is answered once"
 check "cancel" attach_bulk cancel
 grep -q 'unlink seq=.* cancelled' /tmp/server.log || fail "the server saw no unlink"
+wait_for 5 "status to count the unlink" status_traffic 't["unlinks"] >= 1'
 
 say "the connection drops while an IN is pending: resume, and the IN completes"
 rm -f /tmp/go

@@ -16,7 +16,7 @@ status_direct() {
 import json, sys
 s = json.load(sys.stdin)
 server, client, port = sys.argv[1:4]
-assert [d["device"] for d in s["devices"]] == ["1d6b:0104"], s["devices"]
+assert [d["vendor"] + ":" + d["product"] for d in s["devices"]] == ["1d6b:0104"], s["devices"]
 by_role = {c["role"]: c for c in s["connections"]}
 a, v = by_role["attach"], by_role["serve"]
 assert (a["peer"], a["state"], a["path"], a["via"], a["address"]) == (server, "ready", "direct", None, "127.0.0.1:" + port), a

@@ -1,7 +1,8 @@
 # lab-usb-iso: isochronous transfers through usb::Host on a real host
 # controller driver: QEMU's emulated usb-audio on its emulated xHCI
-# (dummy_hcd has no isochronous support, LAB.md). The streaming alt setting
-# is selected through the intercepted SET_INTERFACE, isochronous OUT
+# (dummy_hcd has no isochronous support,
+# tests/lab/README.md#isochronous-devices). The streaming alt setting is
+# selected through the intercepted SET_INTERFACE, isochronous OUT
 # transfers of 8 packets run 4 in flight and every packet is reported sent.
 # lab-timeout: 400
 # lab-qemu: -device qemu-xhci,id=xhci -device usb-audio,bus=xhci.0,audiodev=a0 -audiodev none,id=a0

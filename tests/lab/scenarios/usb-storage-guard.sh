@@ -28,6 +28,17 @@ case "$out" in *"CLAIM-REFUSED"*"$dev is mounted on /tmp/mnt"*"force"*) ;; *) fa
 test -e "$dev" || fail "$dev disappeared although the claim was refused"
 say "refused while mounted"
 
+# usbhop list (here) says so beside the rule that shares it, in the table and in --json.
+printf '[share "disk"]\nmatch = 1d6b:0104\n' > /tmp/guard.conf
+usbhop -c /tmp/guard.conf list | tee /tmp/list.out
+grep -E "^$busid .*\"disk\" with everyone in authorized_keys; but serve refuses it: .*$dev is mounted on /tmp/mnt" /tmp/list.out ||
+  fail "usbhop list does not say the mounted disk would be refused"
+usbhop -c /tmp/guard.conf list --json | python3 -c '
+import json, sys
+[d] = [x for x in json.load(sys.stdin) if x["product"] == "0104"]
+assert d["shared"] and "is mounted on /tmp/mnt" in d["refused"], d
+' || fail "usbhop list --json does not give the refusal"
+
 umount /tmp/mnt
 rm -f /tmp/go
 usb_exercise claim --path "$busid" --go /tmp/go > /tmp/out 2>&1 &

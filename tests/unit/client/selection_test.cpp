@@ -74,9 +74,9 @@ TEST_CASE("selection matches the devices the user named, and all when none") {
     CHECK_FALSE(parse_selector("LAB-disk")->matches(device("1-1", 1, 2, "")));
 }
 
-TEST_CASE("device lines are sanitised") {
+TEST_CASE("device lines show a device's control characters and bad UTF-8 as escapes") {
     auto d = device("1-1", 0x1d6b, 0x0104, "x");
     d.manufacturer = "Evil\x1b[31m";
-    d.product = "Disk\n";
-    CHECK(describe(d) == "1d6b:0104 Evil [31m Disk  (1-1)");
+    d.product = "Disk\n\xff";
+    CHECK(describe(d) == "1d6b:0104 Evil\\x1b[31m Disk\\n\\xff (1-1)");
 }

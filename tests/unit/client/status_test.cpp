@@ -29,6 +29,7 @@ PathReport relayed() {
     r.via = "203.0.113.5:7576";
     r.address = "198.51.100.7:41234";
     r.rtt = 48'210'000;
+    r.cipher = "chacha20-poly1305";
     return r;
 }
 
@@ -38,6 +39,7 @@ PathReport direct() {
     r.path = PathKind::direct;
     r.address = "[2001:db8::7]:7575";
     r.rtt = 1'840'000;
+    r.cipher = "aes-128-gcm";
     return r;
 }
 
@@ -63,10 +65,11 @@ TEST_CASE("a report file is one line per connection, and reads back the same") {
     std::vector<PathReport> all = {direct(), relayed(), not_connected()};
     std::string text = quic::format_reports("serve", 4242, all);
     CHECK(text == "# usbhop serve (pid 4242): its connections, read by usbhop status\n"
-                  "peer=" + kPeer + " state=ready path=direct via=- address=[2001:db8::7]:7575 rtt_us=1840\n"
+                  "peer=" + kPeer + " state=ready path=direct via=- address=[2001:db8::7]:7575 rtt_us=1840 "
+                  "cipher=aes-128-gcm\n"
                   "peer=" + kPeer + " state=ready path=relayed via=203.0.113.5:7576 address=198.51.100.7:41234 "
-                  "rtt_us=48210\n"
-                  "peer=" + kPeer + " state=waiting_to_reconnect path=none via=- address=- rtt_us=0\n");
+                  "rtt_us=48210 cipher=chacha20-poly1305\n"
+                  "peer=" + kPeer + " state=waiting_to_reconnect path=none via=- address=- rtt_us=0 cipher=-\n");
     auto back = quic::parse_reports(text);
     REQUIRE(back);
     CHECK(*back == all);
@@ -112,25 +115,27 @@ TEST_CASE("malformed report lines are refused, unknown keys are not") {
 
 TEST_CASE("status prints a connection as a table row") {
     CHECK(client::connection_line("serve", relayed()) ==
-          "serve   pjz7mncd  ready      relayed via 203.0.113.5:7576   198.51.100.7:41234       48.2 ms");
+          "serve   pjz7mncd  ready      relayed via 203.0.113.5:7576   198.51.100.7:41234       48.2 ms   "
+          "chacha20-poly1305");
     CHECK(client::connection_line("attach", direct()) ==
-          "attach  pjz7mncd  ready      direct                         [2001:db8::7]:7575       1.8 ms");
+          "attach  pjz7mncd  ready      direct                         [2001:db8::7]:7575       1.8 ms    aes-128-gcm");
     CHECK(client::connection_line("attach", not_connected()) ==
-          "attach  pjz7mncd  waiting_to_reconnect none                           -                        -");
+          "attach  pjz7mncd  waiting_to_reconnect none                           -                        -         -");
 }
 
 TEST_CASE("status --json gives every field, null where there is none") {
     CHECK(client::connection_json("serve", 4242, relayed()) ==
           "{\"role\":\"serve\",\"pid\":4242,\"peer\":\"" + kPeer +
               "\",\"state\":\"ready\",\"path\":\"relayed\",\"via\":\"203.0.113.5:7576\","
-              "\"address\":\"198.51.100.7:41234\",\"rtt_ms\":48.210}");
+              "\"address\":\"198.51.100.7:41234\",\"rtt_ms\":48.21,\"cipher\":\"chacha20-poly1305\"}");
     CHECK(client::connection_json("attach", 7, direct()) ==
           "{\"role\":\"attach\",\"pid\":7,\"peer\":\"" + kPeer +
               "\",\"state\":\"ready\",\"path\":\"direct\",\"via\":null,\"address\":\"[2001:db8::7]:7575\","
-              "\"rtt_ms\":1.840}");
+              "\"rtt_ms\":1.84,\"cipher\":\"aes-128-gcm\"}");
     CHECK(client::connection_json("attach", 7, not_connected()) ==
           "{\"role\":\"attach\",\"pid\":7,\"peer\":\"" + kPeer +
-              "\",\"state\":\"waiting_to_reconnect\",\"path\":\"none\",\"via\":null,\"address\":null,\"rtt_ms\":null}");
+              "\",\"state\":\"waiting_to_reconnect\",\"path\":\"none\",\"via\":null,\"address\":null,\"rtt_ms\":null,"
+              "\"cipher\":null}");
 }
 
 TEST_CASE("a connection's path: direct, or relayed when it leaves through the relay's label") {
@@ -141,7 +146,9 @@ TEST_CASE("a connection's path: direct, or relayed when it leaves through the re
     path.local = *loop::SocketAddress::parse("[::]:40000");
     path.remote = *loop::SocketAddress::parse("[::ffff:198.51.100.7]:7575");
     path.smoothed_rtt = 2'500'000;
+    path.cipher = "aes-128-gcm";
     PathReport d = quic::describe(peer, path, nullptr);
+    CHECK(d.cipher == "aes-128-gcm");
     CHECK(d.peer == peer.to_string());
     CHECK(d.path == PathKind::direct);
     CHECK(d.address == "198.51.100.7:7575");  // IPv4-mapped shown as IPv4
@@ -191,4 +198,33 @@ TEST_CASE("a report file is readable by every user, even from a service with UMa
     CHECK((st.st_mode & 0777) == 0644);
     REQUIRE(::stat((dir.path + "/run").c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0755);
+}
+
+TEST_CASE("status shows a device's live numbers: URBs in flight, rates each way, errors") {
+    vhci::AttachedDevice d;
+    d.port = 9;
+    d.peer = kPeer;
+    d.bus_path = "1-1.2";
+    d.vendor = 0x0781;
+    d.product = 0x5583;
+    d.description = "SanDisk Ultra Fit";
+    d.pid = 4242;
+    d.traffic.in_flight = 3;
+    d.traffic.rate_in = 11'500'000;
+    d.traffic.rate_out = 950;
+    d.traffic.errors = 2;
+    CHECK(client::device_header() ==
+          "PORT  DEVICE     BUS      PEER       SINCE                PID      URBS  IN/s   OUT/s  ERR   DESCRIPTION");
+    CHECK(client::device_line(d, "2026-12-06 02:00:00") ==
+          "9     0781:5583  1-1.2    pjz7mncd   2026-12-06 02:00:00  4242     3     12M    950    2     SanDisk Ultra Fit");
+}
+
+TEST_CASE("rates read as people say them") {
+    CHECK(client::rate_text(0) == "0");
+    CHECK(client::rate_text(999) == "999");
+    CHECK(client::rate_text(1000) == "1.0k");
+    CHECK(client::rate_text(12'345) == "12k");
+    CHECK(client::rate_text(9'950'000) == "9.9M");
+    CHECK(client::rate_text(45'000'000'000) == "45G");
+    CHECK(client::rate_text(4'500'000'000'000) == "4500G");
 }

@@ -1,5 +1,5 @@
-// UrbBridge: vhci's exactly-once rule (USB-NOTES.md) against every order in
-// which the server's results, vhci's unlinks and a reconnect can meet
+// UrbBridge: vhci's exactly-once rule (docs/architecture.md#usb-facts)
+// against every order in which the server's results, vhci's unlinks and a reconnect can meet
 // (docs/protocol.md §9-§11). Each table row plays a script of events and
 // checks every PDU the kernel got and every message the server got.
 #include <doctest/doctest.h>

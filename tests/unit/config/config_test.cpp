@@ -34,6 +34,17 @@ TEST_CASE("an empty file gives the defaults") {
     CHECK(r.config.peers.empty());
 }
 
+TEST_CASE("the roles a file configures, and the only one") {
+    using Role = Config::Role;
+    CHECK_FALSE(parse_text("").config.only_role().has_value());
+    CHECK(parse_text("[relay]\n").config.only_role() == Role::relay);
+    CHECK(parse_text("[share \"a\"]\n").config.only_role() == Role::server);
+    CHECK(parse_text("[server]\n[share \"a\"]\n").config.only_role() == Role::server);
+    CHECK(parse_text("[peer \"pi\"]\nnode = " + test::id(1) + "\n").config.only_role() == Role::client);
+    CHECK_FALSE(parse_text("[server]\n[relay]\n").config.only_role().has_value());
+    CHECK_FALSE(parse_text("[client]\n[share \"a\"]\n").config.only_role().has_value());
+}
+
 TEST_CASE("a missing file gives the defaults, unless it must exist") {
     auto c = load("/nonexistent/usbhop.conf");
     REQUIRE(c.ok());

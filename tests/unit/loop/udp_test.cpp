@@ -17,6 +17,8 @@ TEST_CASE("socket addresses parse and print IPv4 and IPv6, and bad ones say why"
     REQUIRE(v6);
     CHECK(v6->family() == AF_INET6);
     CHECK(v6->to_string() == "[::1]:80");
+    CHECK(v4->host_string() == "127.0.0.1");
+    CHECK(v6->host_string() == "[::1]");
     CHECK(*v4 == SocketAddress::ipv4(0x7f000001, 7575));
     CHECK_FALSE(*v4 == *v6);
     const char* bad[] = {"127.0.0.1", "127.0.0.1:99999", "::1:80", "[::1]80", "host.example:80", "1.2.3.4:x", ""};

@@ -49,6 +49,25 @@ TEST_CASE("a state entry survives format and parse unchanged") {
     CHECK(*back == d);
 }
 
+TEST_CASE("an entry's live numbers survive format and parse, and an entry without them reads as zero") {
+    AttachedDevice d = flash_drive();
+    d.traffic = {3, 1200, 52'428'800, 1'048'576, 11'500'000, 0, 2, 1};
+    std::string text = format_state(d);
+    CHECK(text.find("\nbytes_in=52428800\n") != std::string::npos);
+    CHECK(text.find("\nrate_in=11500000\n") != std::string::npos);
+    auto back = parse_state(text);
+    REQUIRE(back);
+    CHECK(*back == d);
+    // What an attach of the previous version wrote: no traffic keys at all.
+    std::string old = text.substr(0, text.find("in_flight="));
+    auto older = parse_state(old);
+    REQUIRE(older);
+    CHECK(older->traffic == AttachedDevice::Traffic{});
+    auto bad = parse_state(old + "rate_out=fast\n");
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().message.find("bad value for 'rate_out'") != std::string::npos);
+}
+
 TEST_CASE("free text in a state entry stays on one line") {
     AttachedDevice d = flash_drive();
     d.description = "Evil\nport=3\r\tdevice";
