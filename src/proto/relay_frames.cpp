@@ -6,8 +6,8 @@ namespace usbhop::proto::relay {
 
 namespace {
 
-constexpr std::string_view kChallengeContext = "usbhop relay challenge v1";
-constexpr std::string_view kRegisterContext = "usbhop relay register v1";
+constexpr std::string_view kChallengeContext = "usbhop relay challenge v2";
+constexpr std::string_view kRegisterContext = "usbhop relay register v2";
 
 template <size_t N>
 bool get_array(ByteReader& r, std::array<std::byte, N>& out) {
@@ -71,10 +71,10 @@ Result<Frame> decode(ByteSpan datagram) {
     switch (static_cast<FrameType>(type)) {
         case FrameType::hello: {
             Hello f;
+            if (datagram.size() < kMinHelloSize) return bad("HELLO is not padded to " + std::to_string(kMinHelloSize) + " bytes");
             get_array(r, f.node);
             get_array(r, f.peer_nonce);
-            if (!r.ok()) return bad("HELLO is truncated");
-            if (datagram.size() < kMinHelloSize) return bad("HELLO is not padded to " + std::to_string(kMinHelloSize) + " bytes");
+            r.get_u8(f.version);
             return Frame(f);   // the rest is padding
         }
         case FrameType::challenge: {
@@ -96,6 +96,7 @@ Result<Frame> decode(ByteSpan datagram) {
             Registered f;
             get_address(r, f.observed);
             r.get_u16(f.keep_alive_seconds);
+            get_array(r, f.tag);
             return finish(r, f, "REGISTERED");
         }
         case FrameType::refused: {
@@ -110,12 +111,14 @@ Result<Frame> decode(ByteSpan datagram) {
         case FrameType::connect: {
             Connect f;
             r.get_u64(f.session_id);
+            get_array(r, f.tag);
             get_array(r, f.target);
             return finish(r, f, "CONNECT");
         }
         case FrameType::session: {
             Session f;
             r.get_u64(f.session_id);
+            get_array(r, f.tag);
             get_array(r, f.peer);
             get_address(r, f.peer_address);
             uint8_t initiator = 0;
@@ -145,16 +148,19 @@ Result<Frame> decode(ByteSpan datagram) {
         case FrameType::release: {
             Release f;
             r.get_u64(f.session_id);
+            get_array(r, f.tag);
             return finish(r, f, "RELEASE");
         }
         case FrameType::keep_alive: {
             KeepAlive f;
             get_array(r, f.node);
+            get_array(r, f.tag);
             return finish(r, f, "KEEP-ALIVE");
         }
         case FrameType::keep_alive_ack: {
             KeepAliveAck f;
             get_address(r, f.observed);
+            get_array(r, f.tag);
             return finish(r, f, "KEEP-ALIVE-ACK");
         }
     }
@@ -172,6 +178,7 @@ Bytes encode(const Frame& frame) {
                 w.put_u8(static_cast<uint8_t>(FrameType::hello));
                 put_array(w, f.node);
                 put_array(w, f.peer_nonce);
+                w.put_u8(f.version);
                 w.put_zeros(kMinHelloSize - w.size());
             } else if constexpr (std::is_same_v<T, Challenge>) {
                 w.put_u8(static_cast<uint8_t>(FrameType::challenge));
@@ -188,6 +195,7 @@ Bytes encode(const Frame& frame) {
                 w.put_u8(static_cast<uint8_t>(FrameType::registered));
                 put_address(w, f.observed);
                 w.put_u16(f.keep_alive_seconds);
+                put_array(w, f.tag);
             } else if constexpr (std::is_same_v<T, Refused>) {
                 w.put_u8(static_cast<uint8_t>(FrameType::refused));
                 w.put_u8(static_cast<uint8_t>(f.reason));
@@ -195,10 +203,12 @@ Bytes encode(const Frame& frame) {
             } else if constexpr (std::is_same_v<T, Connect>) {
                 w.put_u8(static_cast<uint8_t>(FrameType::connect));
                 w.put_u64(f.session_id);
+                put_array(w, f.tag);
                 put_array(w, f.target);
             } else if constexpr (std::is_same_v<T, Session>) {
                 w.put_u8(static_cast<uint8_t>(FrameType::session));
                 w.put_u64(f.session_id);
+                put_array(w, f.tag);
                 put_array(w, f.peer);
                 put_address(w, f.peer_address);
                 w.put_u8(f.initiator ? 1 : 0);
@@ -212,12 +222,15 @@ Bytes encode(const Frame& frame) {
             } else if constexpr (std::is_same_v<T, Release>) {
                 w.put_u8(static_cast<uint8_t>(FrameType::release));
                 w.put_u64(f.session_id);
+                put_array(w, f.tag);
             } else if constexpr (std::is_same_v<T, KeepAlive>) {
                 w.put_u8(static_cast<uint8_t>(FrameType::keep_alive));
                 put_array(w, f.node);
+                put_array(w, f.tag);
             } else if constexpr (std::is_same_v<T, KeepAliveAck>) {
                 w.put_u8(static_cast<uint8_t>(FrameType::keep_alive_ack));
                 put_address(w, f.observed);
+                put_array(w, f.tag);
             }
         },
         frame);
@@ -239,6 +252,12 @@ std::optional<uint64_t> forward_session(ByteSpan datagram) {
     uint64_t id = 0;
     r.get_u64(id);
     return id;
+}
+
+bool same_tag(const Tag& a, const Tag& b) {
+    uint8_t diff = 0;
+    for (size_t i = 0; i < a.size(); ++i) diff |= std::to_integer<uint8_t>(a[i] ^ b[i]);
+    return diff == 0;
 }
 
 Bytes challenge_signed_bytes(const Challenge& c, const NodeKey& node) {

@@ -10,6 +10,12 @@
 // No answer the relay sends to an unverified address is larger than what that
 // address sent: HELLO is padded to kMinHelloSize, which is more than a
 // CHALLENGE takes (kMaxChallengeSize).
+//
+// Wire version 2 (docs/relay.md "Wire format"): REGISTERED hands the node a
+// random registration tag, and every later frame between that node and the
+// relay (KEEP-ALIVE and its ACK, CONNECT, SESSION, RELEASE) carries it, so
+// that neither side acts on a frame merely because of its source address.
+// HELLO carries the version; a relay drops HELLOs of another version.
 #pragma once
 
 #include <array>
@@ -28,6 +34,8 @@ constexpr size_t kMaxDatagram = 1500;        // the relay drops anything larger
 constexpr size_t kNodeKeySize = 32;          // an Ed25519 public key (identity::NodeId)
 constexpr size_t kSignatureSize = 64;        // Ed25519
 constexpr size_t kNonceSize = 16;
+constexpr size_t kTagSize = 16;              // a registration tag
+constexpr uint8_t kWireVersion = 2;          // in HELLO; version 1 had no tags (and a zero there)
 constexpr size_t kMinHelloSize = 160;
 constexpr size_t kForwardHeaderSize = 9;     // type + session id
 constexpr uint8_t kFirstQuicByte = 0x40;     // anything from here up is QUIC
@@ -35,6 +43,9 @@ constexpr uint8_t kFirstQuicByte = 0x40;     // anything from here up is QUIC
 using NodeKey = std::array<std::byte, kNodeKeySize>;
 using Nonce = std::array<std::byte, kNonceSize>;
 using Signature = std::array<std::byte, kSignatureSize>;
+// Random, chosen by the relay for each registration, known only to the node
+// and the relay (an off-path sender cannot learn it).
+using Tag = std::array<std::byte, kTagSize>;
 
 enum class FrameType : uint8_t {
     hello = 0x01,           // peer -> relay: who I am, a nonce of mine; padded
@@ -73,6 +84,7 @@ std::string_view to_string(RefuseReason reason);
 struct Hello {
     NodeKey node{};
     Nonce peer_nonce{};
+    uint8_t version = kWireVersion;
 };
 struct Challenge {
     Nonce peer_nonce{};
@@ -88,6 +100,7 @@ struct RegisterNode {
 struct Registered {
     WireAddress observed;
     uint16_t keep_alive_seconds = 25;
+    Tag tag{};                     // this registration's; every later frame carries it
 };
 struct Refused {
     RefuseReason reason = RefuseReason::not_trusted;
@@ -95,10 +108,12 @@ struct Refused {
 };
 struct Connect {
     uint64_t session_id = 0;       // chosen by the initiator (random), reused to resume
+    Tag tag{};                     // the sender's registration tag
     NodeKey target{};
 };
 struct Session {
     uint64_t session_id = 0;
+    Tag tag{};                     // the receiver's registration tag
     NodeKey peer{};                // the other end
     WireAddress peer_address;      // the other end's address as the relay sees it
     bool initiator = false;        // true for the end that sent CONNECT
@@ -114,12 +129,15 @@ struct Punch {
 };
 struct Release {
     uint64_t session_id = 0;
+    Tag tag{};
 };
 struct KeepAlive {
     NodeKey node{};
+    Tag tag{};
 };
 struct KeepAliveAck {
     WireAddress observed;
+    Tag tag{};
 };
 
 using Frame = std::variant<Hello, Challenge, RegisterNode, Registered, Refused, Connect, Session, Forward, Punch,
@@ -140,6 +158,9 @@ Bytes encode(const Frame& frame);
 void encode_forward(Bytes& out, uint64_t session_id, ByteSpan packet);
 // The session id of a FORWARD datagram, for the relay's fast path.
 std::optional<uint64_t> forward_session(ByteSpan datagram);
+
+// Tags compared in constant time.
+bool same_tag(const Tag& a, const Tag& b);
 
 // What the relay signs in CHALLENGE and the node signs in REGISTER. Binding
 // the relay's key, both nonces, the node and the address seen prevents replay

@@ -92,6 +92,7 @@ RelayPath::RelayPath(loop::Loop& loop, Endpoint& endpoint, std::unique_ptr<ident
       key_(owned_key_ ? *owned_key_ : *key),
       options_(std::move(options)),
       label_(parse_label(kRelayLabel)),
+      punches_(kPunchesPerSecond, kPunchesPerSecond, monotonic_ns()),
       keep_alive_(options_.keep_alive),
       retry_wait_(options_.retry) {
     options_.relay = for_family(options_.relay, endpoint_.local_address().family());
@@ -153,7 +154,7 @@ RelayPath::~RelayPath() {
     *alive_ = false;
     endpoint_.set_other_receiver({});
     for (auto& [id, s] : sessions_)
-        if (s.open && !s.direct && s.initiator) send_relay(wire::Release{id});
+        if (s.open && !s.direct && s.initiator) send_relay(wire::Release{id, tag_});
 }
 
 void RelayPath::start() {
@@ -181,6 +182,7 @@ void RelayPath::became_registered(const wire::Registered& r) {
     bool first = state_ != State::registered;
     state_ = State::registered;
     observed_ = from_wire(r.observed);
+    tag_ = r.tag;
     Nanos asked = static_cast<Nanos>(r.keep_alive_seconds) * kSecond;
     keep_alive_ = asked > 0 ? std::min(options_.keep_alive, asked) : options_.keep_alive;
     answer_due_ = 0;
@@ -254,7 +256,7 @@ void RelayPath::on_relay_frame(const wire::Frame& frame) {
         return;
     }
     if (auto* ack = std::get_if<wire::KeepAliveAck>(&frame)) {
-        if (state_ != State::registered) return;
+        if (state_ != State::registered || !wire::same_tag(ack->tag, tag_)) return;
         answer_due_ = 0;
         loop::SocketAddress seen = from_wire(ack->observed);
         if (!(seen == observed_)) lost_registration("our address changed to " + seen.to_string());
@@ -285,12 +287,24 @@ void RelayPath::on_relay_frame(const wire::Frame& frame) {
         return;
     }
     if (auto* s = std::get_if<wire::Session>(&frame)) {
+        // Only the relay we are registered with knows our tag: anything else
+        // from its address (spoofed) would open sessions and aim our punches.
+        if (state_ != State::registered || !wire::same_tag(s->tag, tag_)) {
+            ++stats_.frames_ignored;
+            return;
+        }
         Nanos now = monotonic_ns();
         Session* mine = find(s->session_id);
         if (s->initiator) {
             if (!mine || !mine->initiator) return;
         } else {
             if (!mine) {
+                size_t responders = 0;
+                for (auto& [id, other] : sessions_) responders += other.initiator ? 0 : 1;
+                if (responders >= kMaxResponderSessions) {
+                    ++stats_.frames_ignored;
+                    return;
+                }
                 Session fresh;
                 fresh.id = s->session_id;
                 fresh.peer = node_of(s->peer);
@@ -375,13 +389,13 @@ Result<Connection*> RelayPath::connect(const identity::NodeId& node, Handlers ha
 void RelayPath::send_connect(Session& s) {
     s.next_connect = monotonic_ns() + options_.retry;
     if (state_ != State::registered) return;   // sent once registered
-    send_relay(wire::Connect{s.id, key_of(s.peer)});
+    send_relay(wire::Connect{s.id, tag_, key_of(s.peer)});
 }
 
 void RelayPath::on_closed(uint64_t id) {
     Session* s = find(id);
     if (!s) return;
-    if (s->open && !s->direct) send_relay(wire::Release{id});
+    if (s->open && !s->direct) send_relay(wire::Release{id, tag_});
     sessions_.erase(id);
 }
 
@@ -393,7 +407,7 @@ void RelayPath::on_path_changed(uint64_t id, const PathInfo& path) {
     log::notice("connection to %s… is direct now (%s -> %s, rtt %s); relay released",
                 s->peer.short_string().c_str(), path.local.to_string().c_str(), path.remote.to_string().c_str(),
                 format_duration(path.smoothed_rtt).c_str());
-    send_relay(wire::Release{id});
+    send_relay(wire::Release{id, tag_});
 }
 
 void RelayPath::virtual_send(const loop::SocketAddress& remote, ByteSpan packets, size_t segment) {
@@ -422,8 +436,7 @@ void RelayPath::on_punch(const wire::Punch& p, const loop::SocketAddress& from) 
     ++stats_.punches_received;
     if (!p.reply) {
         // Same size as what came: a punch never amplifies.
-        endpoint_.send_other(from, wire::encode(wire::Punch{p.session_id, true, p.nonce}));
-        ++stats_.punches_sent;
+        send_punch(from, wire::Punch{p.session_id, true, p.nonce});
     }
     if (!s->initiator || s->migrated || s->direct) return;
     if (s->candidate.empty()) {
@@ -431,6 +444,13 @@ void RelayPath::on_punch(const wire::Punch& p, const loop::SocketAddress& from) 
         s->candidate = from;
     }
     arm();
+}
+
+void RelayPath::send_punch(const loop::SocketAddress& to, const wire::Punch& punch) {
+    // Punches go to addresses the relay named: capped in total, whatever it names.
+    if (!punches_.take(monotonic_ns())) return;
+    endpoint_.send_other(to, wire::encode(punch));
+    ++stats_.punches_sent;
 }
 
 void RelayPath::tick() {
@@ -446,12 +466,12 @@ void RelayPath::tick() {
     } else if (state_ == State::registered && !answer_due_ && stats_.bytes_to_relay > to_relay_when_heard_ &&
                now > last_heard_ + options_.retry) {
         // Forwarding into silence (the relay restarted?): ask now.
-        send_relay(wire::KeepAlive{key_of(key_.id())});
+        send_relay(wire::KeepAlive{key_of(key_.id()), tag_});
         answer_due_ = now + options_.retry * 3;
         next_send_ = now + keep_alive_;
     } else if (now >= next_send_) {
         if (state_ == State::registered) {
-            send_relay(wire::KeepAlive{key_of(key_.id())});
+            send_relay(wire::KeepAlive{key_of(key_.id()), tag_});
             if (!answer_due_) answer_due_ = now + options_.retry * 3;   // the first unanswered one counts
             next_send_ = now + keep_alive_;
         } else if (state_ == State::refused || state_ == State::idle) {
@@ -462,8 +482,7 @@ void RelayPath::tick() {
     for (auto& [id, s] : sessions_) {
         if (s.initiator && !s.open && !s.direct && now >= s.next_connect) send_connect(s);
         if (s.open && !s.direct && s.punch_until > now && now >= s.next_punch && !s.peer_public.empty()) {
-            endpoint_.send_other(s.peer_public, wire::encode(wire::Punch{id, false, s.punch_nonce}));
-            ++stats_.punches_sent;
+            send_punch(s.peer_public, wire::Punch{id, false, s.punch_nonce});
             s.next_punch = now + options_.punch_interval;
         }
         if (s.initiator && s.conn && !s.migrated && !s.candidate.empty() && s.conn->established()) {

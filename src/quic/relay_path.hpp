@@ -17,6 +17,12 @@
 // goes at once, so that a restart is noticed in seconds, not a keep-alive
 // interval later.
 //
+// Frames from the relay are believed only while registered and only with the
+// registration tag the relay gave us (docs/relay.md): a sender who can forge
+// the relay's address cannot open sessions here nor make us punch anyone.
+// Responder sessions are capped (kMaxResponderSessions) and punches, sent
+// and answered, are rate-limited in total (kPunchesPerSecond).
+//
 // The relayed path is a virtual path of the endpoint labelled kRelayLabel
 // (ngtcp2 refuses a migration to the local address in use,
 // docs/architecture.md#ngtcp2-on-a-relayed-path).
@@ -42,11 +48,16 @@
 #include "loop/loop.hpp"
 #include "proto/relay_frames.hpp"
 #include "quic/endpoint.hpp"
+#include "util/token_bucket.hpp"
 
 namespace usbhop::quic {
 
 // TEST-NET-1 (RFC 5737): never a real local address.
 constexpr std::string_view kRelayLabel = "192.0.2.1:7575";
+// Sessions the relay may open to us at once (serve's side); more are dropped.
+constexpr size_t kMaxResponderSessions = 64;
+// PUNCH frames we send a second, all sessions and answers together.
+constexpr double kPunchesPerSecond = 100;
 
 // True when a connection's path goes through a relay (its local address is a
 // relay label): what `usbhop status` shows as "relayed" rather than "direct".
@@ -95,6 +106,7 @@ struct RelayPathStats {
     uint64_t punches_sent = 0;
     uint64_t punches_received = 0;
     uint64_t registrations = 0;        // successful, counting re-registrations
+    uint64_t frames_ignored = 0;       // from the relay's address without our tag, or over a cap
 };
 
 class RelayPath {
@@ -115,6 +127,11 @@ public:
     // when punching works. handlers are the caller's; on_closed and
     // on_path_changed are passed on after the relay path has seen them.
     Result<Connection*> connect(const identity::NodeId& node, Handlers handlers);
+
+    // One datagram that is no QUIC packet, as if it had come on the
+    // endpoint's socket from `from` (the endpoint calls this; the fuzz target
+    // tests/fuzz/relay/relay_path.cpp too).
+    void receive(ByteSpan datagram, const loop::SocketAddress& from) { on_datagram(datagram, from); }
 
     std::vector<RelaySessionInfo> sessions() const;
     const RelayPathStats& stats() const { return stats_; }
@@ -155,6 +172,7 @@ private:
     void became_registered(const proto::relay::Registered& r);
     void lost_registration(const std::string& why);
     void send_connect(Session& s);
+    void send_punch(const loop::SocketAddress& to, const proto::relay::Punch& punch);
     void tick();
     void arm();
     void on_closed(uint64_t id);
@@ -171,6 +189,8 @@ private:
     State state_ = State::idle;
     proto::relay::Nonce hello_nonce_{};
     proto::relay::Nonce relay_nonce_{};
+    proto::relay::Tag tag_{};          // this registration's, from REGISTERED
+    TokenBucket punches_;
     loop::SocketAddress observed_;
     Nanos keep_alive_;
     Nanos next_send_ = 0;              // next HELLO retry or keep-alive

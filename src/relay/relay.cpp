@@ -13,6 +13,7 @@
 #include "proto/relay_frames.hpp"
 #include "quic/relay_path.hpp"
 #include "util/log.hpp"
+#include "util/token_bucket.hpp"
 
 namespace usbhop::relay {
 
@@ -54,11 +55,12 @@ struct Relay::Impl {
     struct Registration {
         loop::SocketAddress address;
         Nanos last_seen = 0;
+        wire::Tag tag{};             // new for each registration; later frames carry it
+        TokenBucket connects;        // CONNECTs answered
     };
     struct Session {
         SessionStats stats;
-        double tokens = 0;
-        Nanos refill = 0;
+        TokenBucket bytes;           // bytes_per_second: forwarded packets and SESSION answers
         Nanos last_active = 0;
     };
 
@@ -75,12 +77,19 @@ struct Relay::Impl {
     std::map<std::string, Nanos> used_nonces;   // single use until they expire anyway
     std::set<std::string> refusals_logged;
     Stats stats;
-    double challenge_tokens = 0;
-    Nanos challenge_refill = 0;
+    TokenBucket challenges;                // in total: signing costs CPU
+    KeyedTokenBuckets challenges_per_source;
     std::unique_ptr<loop::Timer> sweep_timer;
     Bytes out;
 
-    Impl(loop::Loop& l, const identity::NodeKey& k, Options o) : loop(l), key(k), options(std::move(o)), udp(l, true) {}
+    Impl(loop::Loop& l, const identity::NodeKey& k, Options o)
+        : loop(l),
+          key(k),
+          options(std::move(o)),
+          udp(l, true),
+          challenges(options.limits.challenges_per_second, options.limits.challenges_per_second, monotonic_ns()),
+          challenges_per_source(options.limits.challenges_per_source, options.limits.challenges_per_source,
+                                options.limits.challenge_sources) {}
 
     bool trusted(const identity::NodeId& n) const { return options.trust && options.trust(n); }
 
@@ -105,6 +114,10 @@ struct Relay::Impl {
     bool check_cookie(const wire::Nonce& nonce, const wire::NodeKey& node, const loop::SocketAddress& from,
                       Nanos now) const;
     const identity::NodeId* node_at(const loop::SocketAddress& from) const;
+    const identity::NodeId* node_at(const loop::SocketAddress& from, const wire::Tag& tag) const;
+    double session_burst() const {
+        return static_cast<double>(std::max<uint64_t>(options.limits.bytes_per_second / 4, 16 * wire::kMaxDatagram));
+    }
     void unregister(const identity::NodeId& node, const char* why);
     void end_session(uint64_t id, const char* why);
     void sweep();
@@ -142,6 +155,15 @@ const identity::NodeId* Relay::Impl::node_at(const loop::SocketAddress& from) co
     return it == by_address.end() ? nullptr : &it->second;
 }
 
+// The node registered at `from`, if the frame carries its registration tag:
+// a sender that can only forge the source address is not that node.
+const identity::NodeId* Relay::Impl::node_at(const loop::SocketAddress& from, const wire::Tag& tag) const {
+    const identity::NodeId* n = node_at(from);
+    if (!n) return nullptr;
+    auto it = nodes.find(*n);
+    return it != nodes.end() && wire::same_tag(it->second.tag, tag) ? n : nullptr;
+}
+
 void Relay::Impl::on_datagram(ByteSpan data, const loop::SocketAddress& from) {
     stats.bytes_received += data.size();
     if (auto id = wire::forward_session(data)) {
@@ -168,16 +190,22 @@ void Relay::Impl::on_datagram(ByteSpan data, const loop::SocketAddress& from) {
 
 void Relay::Impl::on_hello(const wire::Hello& h, const loop::SocketAddress& from) {
     // Anyone may ask; the answer (signed, so the node knows it reached the
-    // relay it configured) is smaller than the padded HELLO.
+    // relay it configured) is smaller than the padded HELLO. Each source IP
+    // has its own bucket, so that a flood from one address spends its own
+    // challenges and not those of the nodes registering meanwhile (issue 18).
     Nanos now = monotonic_ns();
-    double rate = options.limits.challenges_per_second;
-    challenge_tokens = std::min(rate, challenge_tokens + static_cast<double>(now - challenge_refill) / kSecond * rate);
-    challenge_refill = now;
-    if (challenge_tokens < 1) {
+    if (!challenges_per_source.take(ip_key(from), now) || !challenges.take(now)) {
         drop();
         return;
     }
-    challenge_tokens -= 1;
+    if (h.version != wire::kWireVersion) {
+        // Logged at most once per address and no more often than challenges are given.
+        if (refusals_logged.insert("version " + from.to_string()).second)
+            log::notice("relay: %s speaks relay wire version %u, this relay %u; ignored (upgrade usbhop there)",
+                        from.to_string().c_str(), h.version, wire::kWireVersion);
+        drop();
+        return;
+    }
     wire::Challenge c;
     c.peer_nonce = h.peer_nonce;
     c.relay_nonce = make_cookie(now, h.node, from);
@@ -258,23 +286,29 @@ void Relay::Impl::on_register(const wire::RegisterNode& r, const loop::SocketAdd
         ++per_ip[ip];
         by_address[akey] = node;
     }
-    nodes[node] = Registration{from, now};
+    Registration& reg = nodes[node];
+    reg.address = from;
+    reg.last_seen = now;
+    gnutls_rnd(GNUTLS_RND_NONCE, reg.tag.data(), reg.tag.size());
+    double connects = options.limits.connects_per_second;
+    reg.connects = TokenBucket(connects, connects, now);
     stats.registrations = nodes.size();
-    send_frame(from, wire::Registered{quic::to_wire(from), options.limits.keep_alive_seconds});
+    send_frame(from, wire::Registered{quic::to_wire(from), options.limits.keep_alive_seconds, reg.tag});
 }
 
 void Relay::Impl::on_keep_alive(const wire::KeepAlive& k, const loop::SocketAddress& from) {
-    const identity::NodeId* n = node_at(from);
+    const identity::NodeId* n = node_at(from, k.tag);
     if (!n || *n != node_of(k.node)) {
-        drop();   // unknown source: it registers again when no answer comes
+        drop();   // unknown source or tag: it registers again when no answer comes
         return;
     }
-    nodes[*n].last_seen = monotonic_ns();
-    send_frame(from, wire::KeepAliveAck{quic::to_wire(from)});
+    Registration& reg = nodes[*n];
+    reg.last_seen = monotonic_ns();
+    send_frame(from, wire::KeepAliveAck{quic::to_wire(from), reg.tag});
 }
 
 void Relay::Impl::on_connect(const wire::Connect& c, const loop::SocketAddress& from) {
-    const identity::NodeId* from_node = node_at(from);
+    const identity::NodeId* from_node = node_at(from, c.tag);
     if (!from_node) {
         drop();
         return;
@@ -282,7 +316,14 @@ void Relay::Impl::on_connect(const wire::Connect& c, const loop::SocketAddress& 
     identity::NodeId initiator = *from_node;
     identity::NodeId target = node_of(c.target);
     Nanos now = monotonic_ns();
-    nodes[initiator].last_seen = now;
+    Registration& me = nodes[initiator];
+    me.last_seen = now;
+    // Each CONNECT draws up to two answers (and a REFUSED): a node gets a
+    // few a second, enough to open and re-open its sessions.
+    if (!me.connects.take(now)) {
+        drop();
+        return;
+    }
     auto t = nodes.find(target);
     if (t == nodes.end() || target == initiator) {
         refuse(from, wire::RefuseReason::target_unknown, c.session_id);
@@ -308,8 +349,7 @@ void Relay::Impl::on_connect(const wire::Connect& c, const loop::SocketAddress& 
         fresh.stats.id = c.session_id;
         fresh.stats.initiator = initiator;
         fresh.stats.target = target;
-        fresh.tokens = static_cast<double>(std::max<uint64_t>(L.bytes_per_second / 4, 16 * wire::kMaxDatagram));
-        fresh.refill = now;
+        fresh.bytes = TokenBucket(static_cast<double>(L.bytes_per_second), session_burst(), now);
         s = sessions.emplace(c.session_id, fresh).first;
         ++sessions_per_node[initiator];
         ++sessions_per_node[target];
@@ -320,13 +360,26 @@ void Relay::Impl::on_connect(const wire::Connect& c, const loop::SocketAddress& 
                    from.to_string().c_str(), target.short_string().c_str(),
                    t->second.address.to_string().c_str());
     }
-    s->second.last_active = now;
+    Session& sess = s->second;
+    sess.last_active = now;
     // Both ends learn the other's public address (for punching); a repeated
-    // CONNECT (lost SESSION, or resuming after a restart) gets the same answer.
-    send_frame(from, wire::Session{c.session_id, c.target, quic::to_wire(t->second.address), true});
+    // CONNECT (lost SESSION, or resuming after a restart) gets the same
+    // answer. Each end's SESSION carries its own registration tag, its proof
+    // that the frame comes from the relay. The answers are paid for from the
+    // session's bytes_per_second like forwarded packets.
     wire::NodeKey init_key;
     std::copy(initiator.public_key().begin(), initiator.public_key().end(), init_key.begin());
-    send_frame(t->second.address, wire::Session{c.session_id, init_key, quic::to_wire(from), false});
+    Bytes to_initiator = wire::encode(wire::Session{c.session_id, me.tag, c.target, quic::to_wire(t->second.address), true});
+    Bytes to_target = wire::encode(wire::Session{c.session_id, t->second.tag, init_key, quic::to_wire(from), false});
+    double cost = static_cast<double>(to_initiator.size() + to_target.size());
+    if (options.limits.bytes_per_second && !sess.bytes.take(now, cost)) {
+        ++sess.stats.packets_over_limit;
+        drop();
+        return;
+    }
+    sess.stats.answer_bytes += to_initiator.size() + to_target.size();
+    send(from, to_initiator);
+    send(t->second.address, to_target);
 }
 
 void Relay::Impl::on_forward(uint64_t id, ByteSpan datagram, const loop::SocketAddress& from) {
@@ -344,17 +397,10 @@ void Relay::Impl::on_forward(uint64_t id, ByteSpan datagram, const loop::SocketA
     }
     Session& sess = s->second;
     Nanos now = monotonic_ns();
-    uint64_t rate = options.limits.bytes_per_second;
-    if (rate) {
-        double burst = static_cast<double>(std::max<uint64_t>(rate / 4, 16 * wire::kMaxDatagram));
-        sess.tokens = std::min(burst, sess.tokens + static_cast<double>(now - sess.refill) / kSecond * rate);
-        sess.refill = now;
-        if (sess.tokens < static_cast<double>(datagram.size())) {
-            ++sess.stats.packets_over_limit;
-            drop();
-            return;
-        }
-        sess.tokens -= static_cast<double>(datagram.size());
+    if (options.limits.bytes_per_second && !sess.bytes.take(now, static_cast<double>(datagram.size()))) {
+        ++sess.stats.packets_over_limit;
+        drop();
+        return;
     }
     sess.last_active = now;
     nodes[*n].last_seen = now;
@@ -375,7 +421,7 @@ void Relay::Impl::on_forward(uint64_t id, ByteSpan datagram, const loop::SocketA
 
 void Relay::Impl::on_release(const wire::Release& r, const loop::SocketAddress& from) {
     auto s = sessions.find(r.session_id);
-    const identity::NodeId* n = s == sessions.end() ? nullptr : node_at(from);
+    const identity::NodeId* n = s == sessions.end() ? nullptr : node_at(from, r.tag);
     if (!n || (*n != s->second.stats.initiator && *n != s->second.stats.target)) {
         drop();
         return;
@@ -441,8 +487,6 @@ Result<std::unique_ptr<Relay>> Relay::create(loop::Loop& loop, const identity::N
     if (auto r = impl->udp.start_receiving([p](ByteSpan d, const loop::SocketAddress& from) { p->on_datagram(d, from); });
         !r)
         return r.error();
-    impl->challenge_tokens = impl->options.limits.challenges_per_second;
-    impl->challenge_refill = monotonic_ns();
     impl->sweep_timer = std::make_unique<loop::Timer>(loop, [p] { p->sweep(); });
     impl->sweep_timer->start(1 * kSecond, 1 * kSecond);
     return std::unique_ptr<Relay>(new Relay(std::move(impl)));
@@ -456,6 +500,8 @@ void Relay::set_trust(std::function<bool(const identity::NodeId&)> trust) {
         if (!impl_->trusted(n)) gone.push_back(n);
     for (auto& n : gone) impl_->unregister(n, "no longer in authorized_keys");
 }
+
+void Relay::receive(ByteSpan datagram, const loop::SocketAddress& from) { impl_->on_datagram(datagram, from); }
 
 loop::SocketAddress Relay::local_address() const { return impl_->udp.local_address(); }
 const identity::NodeId& Relay::id() const { return impl_->key.id(); }

@@ -8,13 +8,16 @@
 //   default nobody) register or open sessions; a refusal is logged once per
 //   node and address with what to do.
 // - A session forwards between exactly the two registered nodes it was made
-//   for, byte for byte, within a token bucket of bytes per second; unknown
-//   session ids and sources are dropped silently.
+//   for, byte for byte, within a token bucket of bytes per second (which also
+//   pays for the SESSION answers to its CONNECTs); unknown session ids and
+//   sources are dropped silently.
+// - After registration a node's frames are recognised by its registration
+//   tag as well as its address; the sessions of a FORWARD by their random id.
 // - An address that has not proved it receives (a valid challenge nonce or a
 //   registration) never gets an answer larger than what it sent: the relay is
 //   no reflector or amplifier.
-// - Registrations, sessions per node, registrations per source address and
-//   idle times are all bounded.
+// - Registrations, sessions per node, registrations per source address,
+//   challenges per source IP, CONNECTs per node and idle times are all bounded.
 #pragma once
 
 #include <cstdint>
@@ -34,7 +37,7 @@
 namespace usbhop::relay {
 
 // The first eight come from [relay] in usbhop.conf (limits_from; defaults in
-// config::RelaySettings); the last two are fixed.
+// config::RelaySettings); the rest are fixed.
 struct Limits {
     uint32_t max_registrations = 4096;
     uint32_t max_registrations_per_address = 16;   // per source IP address
@@ -45,7 +48,10 @@ struct Limits {
     Nanos registration_timeout = 90 * kSecond;     // no keep-alive this long: forgotten
     uint16_t keep_alive_seconds = 25;              // what nodes are told (beats conntrack's 30 s)
     Nanos challenge_lifetime = 10 * kSecond;
-    uint32_t challenges_per_second = 2000;         // signing costs CPU: bounded
+    uint32_t challenges_per_second = 2000;         // signing costs CPU: bounded, in total
+    uint32_t challenges_per_source = 20;           // a second, per source IP: one flood spends its own
+    uint32_t challenge_sources = 4096;             // source IPs with a bucket; least recent forgotten
+    uint32_t connects_per_second = 10;             // CONNECTs answered a second, per registered node
 };
 
 // The relay's limits from [relay] settings.
@@ -69,6 +75,7 @@ struct SessionStats {
     uint64_t bytes_forwarded = 0;
     uint64_t packets_forwarded = 0;
     uint64_t packets_over_limit = 0;   // dropped by the token bucket
+    uint64_t answer_bytes = 0;         // SESSION frames sent for CONNECTs (paid from the same bucket)
 };
 
 struct Stats {
@@ -93,6 +100,10 @@ public:
     // Replaces who may use the relay (SIGHUP); registered nodes no longer
     // trusted are dropped with their sessions.
     void set_trust(std::function<bool(const identity::NodeId&)> trust);
+
+    // One datagram as if it had come on the relay's socket from `from` (the
+    // socket calls this; the fuzz target tests/fuzz/relay/relay_state.cpp too).
+    void receive(ByteSpan datagram, const loop::SocketAddress& from);
 
     loop::SocketAddress local_address() const;
     const identity::NodeId& id() const;

@@ -86,7 +86,7 @@ class Relay(unittest.TestCase):
         self.messages("READY=1")
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.settimeout(2)
-        hello = bytes([1]) + bytes(range(32)) + bytes(16)
+        hello = bytes([1]) + bytes(range(32)) + bytes(16) + bytes([2])   # wire version 2
         hello += bytes(160 - len(hello))
         s.sendto(hello, ("127.0.0.1", self.port))
         answer = s.recv(2048)
@@ -94,8 +94,9 @@ class Relay(unittest.TestCase):
         self.assertLess(len(answer), len(hello))
         s.settimeout(0.5)
         for junk in [hello[:100],                       # unpadded HELLO
-                     bytes([11]) + bytes(32),           # KEEP-ALIVE from nobody
-                     bytes([6]) + bytes(8) + bytes(32),  # CONNECT from nobody
+                     hello[:49] + bytes([1]) + hello[50:],   # a version 1 HELLO
+                     bytes([11]) + bytes(48),           # KEEP-ALIVE from nobody
+                     bytes([6]) + bytes(8) + bytes(48),  # CONNECT from nobody
                      bytes([8]) + bytes(7) + b"\x01" + bytes(1200),   # FORWARD, unknown session
                      bytes([3]) + bytes(112),           # REGISTER with a nonce never given
                      bytes([0xc0]) + bytes(1199)]:      # a QUIC Initial

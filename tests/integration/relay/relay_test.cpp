@@ -5,6 +5,14 @@
 // session goes direct when punching works and the relay then carries
 // nothing; only trusted key holders register; the relay amplifies nothing;
 // a tampering relay is caught; a relay restart does not end a relayed session.
+#include <gnutls/crypto.h>
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <optional>
+#include <thread>
 #include <set>
 
 #include "../quic/harness.hpp"
@@ -28,11 +36,15 @@ struct SymmetricNat {
     loop::Udp udp;
     loop::SocketAddress relay, inside;
     uint64_t dropped = 0;
+    std::function<void(ByteSpan)> seen_from_relay;   // optional: what the relay sends the node
 
     SymmetricNat(loop::Loop& loop, const loop::SocketAddress& relay_at, const char* bind) : udp(loop), relay(relay_at) {
         REQUIRE(udp.bind(addr(bind)));
         REQUIRE(udp.start_receiving([this](ByteSpan d, const loop::SocketAddress& from) {
-            if (from == relay && !inside.empty()) udp.try_send(d, inside);
+            if (from == relay && !inside.empty()) {
+                if (seen_from_relay) seen_from_relay(d);
+                udp.try_send(d, inside);
+            }
             else if (inside.empty() || from == inside) inside = from, udp.try_send(d, relay);
             else ++dropped;
         }));
@@ -306,7 +318,7 @@ TEST_CASE("the relay answers an unverified address with no more bytes than it se
     Bytes pkt(1200, std::byte{0xc1});
     send(wire::encode(wire::Forward{12345, pkt}));
     send(wire::encode(wire::KeepAlive{someone}));
-    send(wire::encode(wire::Connect{1, someone}));
+    send(wire::encode(wire::Connect{1, {}, someone}));
     send(wire::encode(wire::RegisterNode{someone, {}, {}}));   // a nonce the relay never gave
     send(wire::encode(wire::Release{1}));
     Bytes short_hello = wire::encode(wire::Hello{someone, {}});
@@ -519,4 +531,246 @@ TEST_CASE("a relay restart in the middle of a relayed transfer is noticed within
     w.writable = nullptr;
     CHECK(w.got[*s].digest == tx.hash.hex());
     CHECK(quic::is_relayed(c->path()));
+}
+
+// --- abuse (issue 18 items 2 and 5) ---------------------------------------------------
+
+namespace {
+
+// Counts the datagrams that reach an address nobody should send to.
+struct Victim {
+    loop::Udp udp;
+    uint64_t datagrams = 0;
+    explicit Victim(loop::Loop& loop) : udp(loop) {
+        REQUIRE(udp.bind(addr("127.0.0.9:0")));
+        REQUIRE(udp.start_receiving([this](ByteSpan, const loop::SocketAddress&) { ++datagrams; }));
+    }
+};
+
+wire::NodeKey wire_key(const identity::NodeId& n) {
+    wire::NodeKey k;
+    std::copy(n.public_key().begin(), n.public_key().end(), k.begin());
+    return k;
+}
+
+uint64_t random_u64() {
+    uint64_t v = 0;
+    gnutls_rnd(GNUTLS_RND_NONCE, &v, sizeof v);
+    return v;
+}
+
+// A node that speaks the relay frames by hand on its own socket: registers,
+// then sends what a test wants and counts what the relay sends it.
+struct RawNode {
+    loop::Loop& loop;
+    identity::NodeKey key = make_key();
+    loop::Udp udp;
+    loop::SocketAddress relay;
+    identity::NodeId relay_id;
+    wire::Tag tag{};
+    bool registered = false;
+    uint64_t sessions = 0, bytes_received = 0, bytes_sent = 0;
+
+    RawNode(loop::Loop& l, const char* bind, const loop::SocketAddress& relay_at, const identity::NodeId& relay_node)
+        : loop(l), udp(l), relay(relay_at), relay_id(relay_node) {
+        REQUIRE(udp.bind(addr(bind)));
+        REQUIRE(udp.start_receiving([this](ByteSpan d, const loop::SocketAddress&) { on_frame(d); }));
+    }
+    void send(const wire::Frame& f) {
+        Bytes b = wire::encode(f);
+        bytes_sent += b.size();
+        udp.try_send(b, relay);
+    }
+    void on_frame(ByteSpan d) {
+        bytes_received += d.size();
+        auto f = wire::decode(d);
+        if (!f) return;
+        if (auto* c = std::get_if<wire::Challenge>(&*f)) {
+            auto sig = key.sign(wire::register_signed_bytes(wire_key(relay_id), c->relay_nonce, wire_key(key.id())));
+            REQUIRE(sig);
+            wire::RegisterNode r{wire_key(key.id()), c->relay_nonce, {}};
+            std::copy(sig->begin(), sig->end(), r.signature.begin());
+            send(r);
+        } else if (auto* r = std::get_if<wire::Registered>(&*f)) {
+            tag = r->tag;
+            registered = true;
+        } else if (std::holds_alternative<wire::Session>(*f)) {
+            ++sessions;
+        }
+    }
+    void register_now() {
+        send(wire::Hello{wire_key(key.id()), {}});
+        REQUIRE(loop.run_until([this] { return registered; }, 5 * kSecond));
+    }
+};
+
+}  // namespace
+
+TEST_CASE("SESSION frames forged from the relay's address without the registration tag make serve punch no one") {
+    // Issue 18 item 2: 100 spoofed SESSIONs naming a victim made serve send
+    // 19,700 punches there. The frames come from the relay's very address
+    // (the NAT in front of serve is the relay as serve sees it).
+    World w;
+    w.start_relay();
+    w.server_nat = std::make_unique<SymmetricNat>(w.loop, w.relay->local_address(), "127.0.0.4:0");
+    w.start_server();
+    REQUIRE(w.loop.run_until([&] { return w.server_path->registered(); }, 10 * kSecond));
+    Victim victim(w.loop);
+    identity::NodeKey someone = make_key();
+    for (int i = 0; i < 100; ++i) {
+        wire::Tag forged{};
+        if (i % 2) gnutls_rnd(GNUTLS_RND_NONCE, forged.data(), forged.size());   // half all-zero, half random
+        wire::Session s{random_u64(), forged, wire_key(someone.id()), quic::to_wire(victim.udp.local_address()), false};
+        w.server_nat->udp.try_send(wire::encode(s), w.server_nat->inside);
+    }
+    w.loop.run_until([] { return false; }, 1500 * kMillisecond);
+    CHECK(victim.datagrams == 0);
+    CHECK(w.server_path->sessions().empty());
+    CHECK(w.server_path->stats().punches_sent == 0);
+    CHECK(w.server_path->stats().frames_ignored == 100);
+}
+
+TEST_CASE("even with the right tag, a relay gets at most 64 responder sessions and 100 punches a second out of serve") {
+    World w;
+    w.start_relay();
+    w.server_nat = std::make_unique<SymmetricNat>(w.loop, w.relay->local_address(), "127.0.0.4:0");
+    std::optional<wire::Tag> tag;
+    w.server_nat->seen_from_relay = [&](ByteSpan d) {
+        auto f = wire::decode(d);
+        if (f && std::holds_alternative<wire::Registered>(*f)) tag = std::get<wire::Registered>(*f).tag;
+    };
+    w.start_server();
+    REQUIRE(w.loop.run_until([&] { return w.server_path->registered() && tag; }, 10 * kSecond));
+    Victim victim(w.loop);
+    identity::NodeKey someone = make_key();
+    Nanos start = monotonic_ns();
+    for (int i = 0; i < 200; ++i) {
+        wire::Session s{random_u64(), *tag, wire_key(someone.id()), quic::to_wire(victim.udp.local_address()), false};
+        w.server_nat->udp.try_send(wire::encode(s), w.server_nat->inside);
+    }
+    w.loop.run_until([] { return false; }, 2 * kSecond);
+    double seconds = static_cast<double>(monotonic_ns() - start) / kSecond;
+    MESSAGE(victim.datagrams << " punches at the victim in " << seconds << " s");
+    CHECK(w.server_path->sessions().size() == quic::kMaxResponderSessions);
+    CHECK(victim.datagrams > 0);
+    CHECK(static_cast<double>(victim.datagrams) <= quic::kPunchesPerSecond * (1 + seconds));
+}
+
+TEST_CASE("a HELLO flood from one address (3,000/s) does not keep nodes at another address from registering") {
+    // Issue 18 item 5: one global bucket of challenges let a 3,000/s flood
+    // time out 4 of 9 registrations. The relay's global rate is lowered to
+    // 1,000/s here so that the flood outruns it three times over even when
+    // this machine is slow to send it; per source IP the flood gets 20/s.
+    World w;
+    w.relay_options.limits.challenges_per_second = 1000;
+    w.start_relay();
+    // The flood comes from its own thread and socket, evenly spaced, as from
+    // another machine: not in bursts between which the relay's bucket refills.
+    int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    REQUIRE(fd >= 0);
+    loop::SocketAddress flood_from = addr("127.0.0.6:0");
+    REQUIRE(::bind(fd, flood_from.get(), flood_from.size()) == 0);
+    std::atomic<uint64_t> challenges_to_flooder = 0, hellos = 0;
+    std::atomic<bool> flooding = true;
+    identity::NodeKey flood_key = make_key();
+    Bytes hello = wire::encode(wire::Hello{wire_key(flood_key.id()), {}});
+    loop::SocketAddress relay_at = w.relay->local_address();
+    Nanos flood_start = monotonic_ns();
+    std::thread flood([&] {
+        std::byte buf[2048];
+        while (flooding) {
+            ::sendto(fd, hello.data(), hello.size(), 0, relay_at.get(), relay_at.size());
+            ++hellos;
+            while (::recv(fd, buf, sizeof buf, MSG_DONTWAIT) > 0) ++challenges_to_flooder;
+            Nanos next = flood_start + hellos * kSecond / 3000;   // 3,000 a second
+            Nanos now = monotonic_ns();
+            if (next > now) std::this_thread::sleep_for(std::chrono::nanoseconds(next - now));
+        }
+    });
+    // Long enough for the flood to have drained the global bucket's burst.
+    w.loop.run_until([] { return false; }, 700 * kMillisecond);
+
+    constexpr int kNodes = 10;
+    std::vector<std::unique_ptr<quic::Endpoint>> endpoints;
+    std::vector<std::unique_ptr<quic::RelayPath>> paths;
+    std::vector<identity::NodeKey> keys;
+    for (int i = 0; i < kNodes; ++i) keys.push_back(make_key());
+    for (auto& k : keys) w.trusted.insert(k.id());
+    for (auto& k : keys) {
+        auto ep = quic::Endpoint::create(w.loop, k, addr("127.0.0.7:0"));
+        REQUIRE(ep);
+        endpoints.push_back(std::move(*ep));
+        paths.push_back(std::make_unique<quic::RelayPath>(w.loop, *endpoints.back(), k, w.path_options));
+        paths.back()->start();
+    }
+    auto registered = [&] {
+        return std::count_if(paths.begin(), paths.end(), [](auto& p) { return p->registered(); });
+    };
+    w.loop.run_until([&] { return registered() == kNodes; }, 1200 * kMillisecond);   // while the flood runs
+    long ok = registered();
+    w.loop.run_until([&] { return monotonic_ns() - flood_start > 2 * kSecond; }, 3 * kSecond);
+    flooding = false;
+    flood.join();
+    ::close(fd);
+    double seconds = static_cast<double>(monotonic_ns() - flood_start) / kSecond;
+    MESSAGE(hellos.load() << " HELLOs in " << seconds << " s, " << challenges_to_flooder.load() << " challenges to the flooder, "
+                   << ok << " of " << kNodes << " nodes registered");
+    CHECK(static_cast<double>(hellos.load()) > 2500 * seconds);   // the flood really ran at ~3,000/s
+    CHECK(ok == kNodes);
+    CHECK(static_cast<double>(challenges_to_flooder.load()) <= 20 * (1 + seconds));
+    paths.clear();
+}
+
+TEST_CASE("CONNECT answers are rate-limited per node, need the node's tag, and never amplify") {
+    World w;
+    w.start_relay();
+    RawNode a(w.loop, "127.0.0.10:0", w.relay->local_address(), w.relay_key.id());
+    RawNode b(w.loop, "127.0.0.11:0", w.relay->local_address(), w.relay_key.id());
+    w.trusted.insert(a.key.id());
+    w.trusted.insert(b.key.id());
+    a.register_now();
+    b.register_now();
+    // From a's own address but without its tag (what a sender forging a's address can do): nothing.
+    for (int i = 0; i < 50; ++i) a.send(wire::Connect{7, {}, wire_key(b.key.id())});
+    w.loop.run_until([] { return false; }, 300 * kMillisecond);
+    CHECK(b.sessions == 0);
+    CHECK(w.relay->stats().sessions == 0);
+    // With the tag: 500 CONNECTs at once get 10 answered (the per-node burst).
+    uint64_t a_received = a.bytes_received, a_sent = a.bytes_sent;
+    Nanos start = monotonic_ns();
+    for (int i = 0; i < 500; ++i) a.send(wire::Connect{7, a.tag, wire_key(b.key.id())});
+    w.loop.run_until([] { return false; }, 500 * kMillisecond);
+    double seconds = static_cast<double>(monotonic_ns() - start) / kSecond;
+    MESSAGE(b.sessions << " SESSIONs at the target for 500 CONNECTs in " << seconds << " s");
+    CHECK(b.sessions >= 10);
+    CHECK(static_cast<double>(b.sessions) <= 10 * (1 + seconds) + 1);
+    CHECK(a.bytes_received - a_received < a.bytes_sent - a_sent);
+    auto st = w.relay->session(7);
+    REQUIRE(st);
+    CHECK(st->answer_bytes == b.sessions * wire::encode(wire::Session{}).size() * 2);
+}
+
+TEST_CASE("CONNECT answers are paid from the session's bytes_per_second") {
+    World w;
+    // A burst of 24,000 bytes (16 datagrams of 1500), refilled at 100 bytes a second.
+    w.relay_options.limits.bytes_per_second = 100;
+    w.start_relay();
+    RawNode a(w.loop, "127.0.0.10:0", w.relay->local_address(), w.relay_key.id());
+    RawNode b(w.loop, "127.0.0.11:0", w.relay->local_address(), w.relay_key.id());
+    w.trusted.insert(a.key.id());
+    w.trusted.insert(b.key.id());
+    a.register_now();
+    b.register_now();
+    a.send(wire::Connect{9, a.tag, wire_key(b.key.id())});
+    REQUIRE(w.loop.run_until([&] { return b.sessions == 1; }, 2 * kSecond));
+    // Spend the session's bucket on forwarded packets, to the last few bytes...
+    Bytes pkt(1400, std::byte{0xc1}), tiny(1, std::byte{0xc1});
+    for (int i = 0; i < 20; ++i) a.send(wire::Forward{9, pkt});
+    for (int i = 0; i < 200; ++i) a.send(wire::Forward{9, tiny});
+    w.loop.run_until([] { return false; }, 100 * kMillisecond);
+    REQUIRE(w.relay->session(9)->packets_over_limit > 0);
+    // ... and a CONNECT for it (two SESSIONs, 132 bytes) goes unanswered until the bucket refills.
+    a.send(wire::Connect{9, a.tag, wire_key(b.key.id())});
+    w.loop.run_until([] { return false; }, 100 * kMillisecond);
+    CHECK(b.sessions == 1);
 }

@@ -45,16 +45,16 @@ std::vector<Frame> samples() {
         Challenge{filled<16>(2), filled<16>(3), v4(203, 0, 113, 7, 40000), filled<64>(4)},
         Challenge{filled<16>(2), filled<16>(3), v6(1), filled<64>(4)},
         RegisterNode{filled<32>(1), filled<16>(3), filled<64>(5)},
-        Registered{v4(198, 51, 100, 1, 7575), 25},
+        Registered{v4(198, 51, 100, 1, 7575), 25, filled<16>(10)},
         Refused{RefuseReason::target_unknown, 0x1122334455667788},
-        Connect{42, filled<32>(6)},
-        Session{42, filled<32>(6), v6(7575), true},
-        Session{43, filled<32>(7), v4(10, 0, 0, 1, 1), false},
+        Connect{42, filled<16>(10), filled<32>(6)},
+        Session{42, filled<16>(10), filled<32>(6), v6(7575), true},
+        Session{43, filled<16>(11), filled<32>(7), v4(10, 0, 0, 1, 1), false},
         Forward{42, ByteSpan(pkt)},
         Punch{42, true, filled<16>(9)},
-        Release{42},
-        KeepAlive{filled<32>(1)},
-        KeepAliveAck{v4(192, 0, 2, 9, 9)},
+        Release{42, filled<16>(10)},
+        KeepAlive{filled<32>(1), filled<16>(10)},
+        KeepAliveAck{v4(192, 0, 2, 9, 9), filled<16>(10)},
     };
 }
 
@@ -121,11 +121,11 @@ TEST_CASE("QUIC packets, unknown types and malformed frames are refused with a r
     Bytes over(kMaxDatagram + 1, std::byte{0x08});
     Bytes trailing = encode(Release{1});
     trailing.push_back(std::byte{0});
-    Bytes bad_family = encode(Registered{v4(1, 2, 3, 4, 5), 25});
+    Bytes bad_family = encode(Registered{v4(1, 2, 3, 4, 5), 25, {}});
     bad_family[1] = std::byte{5};
     Bytes bad_reason = encode(Refused{RefuseReason::too_many, 0});
     bad_reason[1] = std::byte{99};
-    Bytes bad_role = encode(Session{1, filled<32>(1), v4(1, 2, 3, 4, 5), true});
+    Bytes bad_role = encode(Session{1, {}, filled<32>(1), v4(1, 2, 3, 4, 5), true});
     bad_role.back() = std::byte{2};
     Bytes bad_punch = encode(Punch{1, false, filled<16>(1)});
     bad_punch[9] = std::byte{7};
@@ -186,4 +186,20 @@ TEST_CASE("what is signed binds the relay, both nonces, the node and the address
     CHECK(reg != register_signed_bytes(filled<32>(8), filled<16>(4), filled<32>(1)));
     CHECK(reg != register_signed_bytes(filled<32>(8), filled<16>(3), filled<32>(2)));
     CHECK(reg != base);
+}
+
+TEST_CASE("HELLO carries the wire version, where version 1 had padding; tags compare whole") {
+    Bytes hello = encode(Hello{filled<32>(1), filled<16>(2)});
+    CHECK(std::to_integer<uint8_t>(hello[49]) == kWireVersion);
+    CHECK(kWireVersion == 2);
+    Bytes v1 = hello;
+    v1[49] = std::byte{0};   // what a version 1 peer sends
+    auto f = decode(v1);
+    REQUIRE(f);
+    CHECK(std::get<Hello>(*f).version == 0);
+    Tag a = filled<16>(3), b = a;
+    CHECK(same_tag(a, b));
+    b[15] = std::byte{4};
+    CHECK_FALSE(same_tag(a, b));
+    CHECK_FALSE(same_tag(Tag{}, a));
 }
