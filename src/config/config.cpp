@@ -221,7 +221,7 @@ const KeySpec kKeys[] = {
     {Kind::share, "force", "yes|no", "no",
      [](Target& t, std::string_view v) { return set(t.share->force, parse_bool, v); }},
 
-    {Kind::client, "identity", "path", "~/.config/usbhop/identity.key (root: " USBHOP_STATEDIR "/identity.key)",
+    {Kind::client, "identity", "path", "~/.config/usbhop/identity.key (root: " USBHOP_ATTACH_STATEDIR "/identity.key)",
      [](Target& t, std::string_view v) { return set(t.config.client.identity, parse_path, v); }},
     {Kind::client, "relay", "host:port node-id", "none",
      [](Target& t, std::string_view v) { return set(t.config.client.relay, parse_relay_ref, v); }},

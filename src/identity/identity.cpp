@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "usbhop_config.h"
 #include "util/base32.hpp"
 #include "util/files.hpp"
 
@@ -251,7 +252,9 @@ bool verify(const NodeId& node, ByteSpan msg, ByteSpan sig) {
 }
 
 std::string default_identity_path() {
-    if (geteuid() == 0) return "/var/lib/usbhop/identity.key";
+    // Not serve's key: the user usbhop owns that one, and root's attach would
+    // (rightly) refuse a key file another user owns.
+    if (geteuid() == 0) return USBHOP_ATTACH_STATEDIR "/identity.key";
     const char* xdg = std::getenv("XDG_CONFIG_HOME");
     if (xdg && xdg[0] == '/') return std::string(xdg) + "/usbhop/identity.key";
     std::string home;

@@ -73,7 +73,7 @@ private:
 // True when sig is node's Ed25519 signature over msg.
 bool verify(const NodeId& node, ByteSpan msg, ByteSpan sig);
 
-// /var/lib/usbhop/identity.key for root, else $XDG_CONFIG_HOME/usbhop/identity.key
+// /var/lib/usbhop-attach/identity.key for root, else $XDG_CONFIG_HOME/usbhop/identity.key
 // (~/.config/usbhop/identity.key).
 std::string default_identity_path();
 

@@ -46,7 +46,7 @@ class IdentityTest(clitest.CliTest):
         conf = self.write("empty.conf", "")
         as_user = None
         if os.geteuid() == 0:
-            # root's default is /var/lib/usbhop/identity.key: run as nobody instead.
+            # root's default is /var/lib/usbhop-attach/identity.key: run as nobody instead.
             os.chmod(self.tmp, 0o755)
             os.chmod(conf, 0o644)
             os.chown(self.home, 65534, 65534)

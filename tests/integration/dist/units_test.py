@@ -99,8 +99,10 @@ class UnitsTest(unittest.TestCase):
         self.assertEqual(self.one(d, "ProtectSystem"), "strict")
         self.assertEqual(self.one(d, "NoNewPrivileges"), "yes")
         paths = self.one(d, "ReadWritePaths").split()
-        self.assertEqual([p.lstrip("-") for p in paths],
-                         [p for p in [ARGS["rundir"], ARGS["statedir"], "/sys/devices/platform"]])
+        self.assertEqual([p.lstrip("-") for p in paths], [ARGS["rundir"], "/sys/devices/platform"])
+        # root's key in a directory of its own, not in serve's (the user usbhop owns that).
+        self.assertEqual(self.one(d, "StateDirectory"), "usbhop-attach")
+        self.assertEqual(self.one(d, "StateDirectoryMode"), "0700")
         # modprobe needs CAP_SYS_MODULE: it alone runs outside the sandbox ('+').
         for pre in d.get("ExecStartPre", []):
             self.assertRegex(pre, r"^[-@:]*\+", pre)

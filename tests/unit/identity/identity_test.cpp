@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "identity/identity.hpp"
+#include "usbhop_config.h"
 
 using namespace usbhop;
 using namespace usbhop::identity;
@@ -174,7 +175,7 @@ TEST_CASE("a signature verifies under its own key and nowhere else") {
 
 TEST_CASE("default identity path follows XDG_CONFIG_HOME for a normal user") {
     if (geteuid() == 0) {
-        CHECK(default_identity_path() == "/var/lib/usbhop/identity.key");
+        CHECK(default_identity_path() == USBHOP_ATTACH_STATEDIR "/identity.key");
         return;
     }
     const char* saved = std::getenv("XDG_CONFIG_HOME");
