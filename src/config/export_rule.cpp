@@ -34,6 +34,7 @@ bool matches(const ExportRule& rule, const DeviceFacts& device) {
     if (rule.product && *rule.product != device.product) return false;
     if (rule.serial && *rule.serial != device.serial) return false;
     if (rule.path && *rule.path != device.path) return false;
+    if (device.imported && !rule.path) return false;
     if (rule.device_class) {
         uint8_t c = *rule.device_class;
         bool any = device.device_class == c ||

@@ -22,6 +22,7 @@ struct DeviceFacts {
     std::string path;                        // bus path as sysfs names it: "1-1.2"
     uint8_t device_class = 0;                // bDeviceClass
     std::vector<uint8_t> interface_classes;  // bInterfaceClass of each interface
+    bool imported = false;                   // on a vhci_hcd (USB/IP) bus of this machine
 };
 
 struct ExportRule {
@@ -37,7 +38,8 @@ struct ExportRule {
     bool force = false;                   // take the device from a kernel driver bound on this machine
 };
 
-// True when the device satisfies every criterion the rule sets.
+// True when the device satisfies every criterion the rule sets. A device this
+// machine imported over USB/IP matches only a rule that names its path.
 bool matches(const ExportRule& rule, const DeviceFacts& device);
 // True when the rule shares with this (already authorized) peer.
 bool allows_peer(const ExportRule& rule, const identity::NodeId& peer);

@@ -10,6 +10,7 @@ config::DeviceFacts facts_of(const usb::DeviceInfo& device) {
     f.path = device.path;
     f.device_class = device.device_class;
     f.interface_classes = device.interface_classes();
+    f.imported = device.imported;
     return f;
 }
 

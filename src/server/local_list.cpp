@@ -49,6 +49,7 @@ void print_json(const config::Config& config, const std::vector<const usb::Devic
         o["devnum"] = d->address;
         o["device_id"] = wire_device_id(*d);
         o["hub"] = d->is_hub;
+        o["imported"] = d->imported;
         o["shared"] = !rules.empty();
         util::Json shares = util::Json::array();
         for (const config::ExportRule* r : rules) {
@@ -81,6 +82,8 @@ void print_table(const config::Config& config, const std::vector<const usb::Devi
             if (!shared.empty()) shared += "; ";
             shared += "\"" + r->name + "\" with " + shared_with(*r);
         }
+        if (shared.empty() && d->imported)
+            shared = "no (imported here over USB/IP: only a [share] rule with its path exports it)";
         if (shared.empty()) shared = "no (no [share] rule matches)";
         if (std::string why = refusal(rules, *d); !why.empty()) shared += "; but serve refuses it: " + why;
         std::string serial = d->serial.empty() ? "-" : util::printable(d->serial);

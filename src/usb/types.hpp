@@ -81,6 +81,11 @@ struct DeviceInfo {
     Bytes device_descriptor;    // 18 bytes, raw (little-endian, as on the wire)
     std::vector<Configuration> configurations;
     bool is_hub = false;  // hubs are never exportable
+    // On a vhci_hcd bus: a device this machine imported over USB/IP (usbhop
+    // attach, usbip). Exported again only by a rule that names its path, so
+    // that serve and attach on one machine (or two machines attaching each
+    // other's devices) cannot loop one device through themselves.
+    bool imported = false;
 
     // Interface classes of the active configuration (alt setting 0), no duplicates.
     std::vector<uint8_t> interface_classes() const;

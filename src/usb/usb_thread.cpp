@@ -1,5 +1,10 @@
 #include "usb/usb_thread.hpp"
 
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
+
 #include "usb/descriptors.hpp"
 #include "util/files.hpp"
 #include "util/log.hpp"
@@ -9,6 +14,16 @@ namespace usbhop::usb {
 namespace {
 
 const char kSysfsDevices[] = "/sys/bus/usb/devices/";
+
+// Whether bus `bus` is a root hub of vhci_hcd: sysfs puts it under the
+// platform device, /sys/devices/platform/vhci_hcd.N/usbB.
+bool on_vhci_bus(uint8_t bus) {
+    char link[64];
+    std::snprintf(link, sizeof link, "/sys/bus/usb/devices/usb%u", bus);
+    char target[PATH_MAX];
+    if (!::realpath(link, target)) return false;
+    return std::string_view(target).find("/vhci_hcd.") != std::string_view::npos;
+}
 
 std::optional<std::string> read_sysfs(const std::string& path, const char* attr) {
     auto text = read_file(kSysfsDevices + path + "/" + attr);
@@ -107,6 +122,7 @@ DeviceInfo UsbThread::describe(libusb_device* dev, DeviceId id) {
     info.device_subclass = dd.bDeviceSubClass;
     info.device_protocol = dd.bDeviceProtocol;
     info.is_hub = dd.bDeviceClass == kClassHub;
+    info.imported = on_vhci_bus(info.bus);
 
     // sysfs has the raw bytes of every configuration and the strings the
     // kernel read at enumeration: no I/O to the device, no permission needed.

@@ -103,3 +103,24 @@ TEST_CASE("peers limit a rule to the node IDs listed") {
     CHECK(allows_peer(r, test::node(2)));
     CHECK_FALSE(allows_peer(r, test::node(1)));
 }
+
+TEST_CASE("a device imported here over USB/IP is shared only by a rule that names its path") {
+    DeviceFacts imported = flash();
+    imported.imported = true;
+    imported.path = "3-1";  // a vhci_hcd port
+    ExportRule any;
+    ExportRule by_id;
+    by_id.vendor = 0x0781;
+    by_id.product = 0x5583;
+    ExportRule by_path;
+    by_path.path = "3-1";
+    ExportRule by_path_and_id = by_id;
+    by_path_and_id.path = "3-1";
+    CHECK_FALSE(matches(any, imported));
+    CHECK_FALSE(matches(by_id, imported));
+    CHECK(matches(by_path, imported));
+    CHECK(matches(by_path_and_id, imported));
+    // The same rules still take the device where it is plugged in.
+    CHECK(matches(any, flash()));
+    CHECK(matches(by_id, flash()));
+}
