@@ -16,6 +16,7 @@
 //   SIGTERM  exits
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <deque>
