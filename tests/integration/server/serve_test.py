@@ -20,6 +20,14 @@ import unittest
 
 USBHOP = None
 PROBE = None
+# tools/check --sanitize: serve runs under ASan, whose quarantine keeps freed
+# memory resident (256 MB by default) and whose shadow memory and redzones add
+# to every allocation, so resident-set figures say nothing about serve's own
+# bounds there. Those figures are asserted in the plain run (CI runs both);
+# under ASan the tests assert the behaviour only (the BUSY close, the log
+# line, serve alive), and timings get the sanitizer's slowdown.
+SANITIZED = os.environ.get("USBHOP_SANITIZED") == "1"
+SLOWDOWN = 4 if SANITIZED else 1
 FLOOD = None
 
 
@@ -216,7 +224,8 @@ class Serve(unittest.TestCase):
         after = self.rss_kib("VmHWM")
         print("serve VmRSS %d KiB -> peak %d KiB (+%d KiB) over a 48 MiB Ping flood; probe: %s"
               % (before, after, after - before, r.stdout.replace("\n", " | ")), file=sys.stderr)
-        self.assertLess(after - before, 64 * 1024, r.stdout)
+        if not SANITIZED:
+            self.assertLess(after - before, 64 * 1024, r.stdout)
         self.assertIn("CLOSED kind=1 app=1 code=8", r.stdout)  # BUSY
         self.assertIn("does not read", self.server_log())
         again = self.probe("trusted", "list")
@@ -237,7 +246,8 @@ class Serve(unittest.TestCase):
         after = self.rss_kib("VmHWM")
         print("serve VmRSS %d KiB -> peak %d KiB (+%d KiB) with 16 unfinished 16.8 MB frames; probe: %s"
               % (before, after, after - before, r.stdout.replace("\n", " | ")), file=sys.stderr)
-        self.assertLess(after - before, 64 * 1024, r.stdout)
+        if not SANITIZED:
+            self.assertLess(after - before, 64 * 1024, r.stdout)
         self.assertIn("CLOSED kind=1 app=1 code=8", r.stdout)  # BUSY
         self.assertIn("MiB of unfinished frames", self.server_log())
         self.assertIsNone(self.server.poll())
@@ -329,9 +339,10 @@ class Serve(unittest.TestCase):
                                capture_output=True, text=True, env=env, timeout=30)
             took = time.monotonic() - t0
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-            self.assertLess(took, 1.0, "a trusted list under the flood took %.2f s" % took)
+            self.assertLess(took, 1.0 * SLOWDOWN, "a trusted list under the flood took %.2f s" % took)
             grown = proc_status_kib(self.server.pid, "VmHWM") - rss_before
-            self.assertLess(grown, 32 * 1024, "serve's peak RSS grew by %d KiB under the flood" % grown)
+            if not SANITIZED:
+                self.assertLess(grown, 32 * 1024, "serve's peak RSS grew by %d KiB under the flood" % grown)
             print("list under the flood: %.3f s; serve's peak RSS grew by %d KiB" % (took, grown), file=sys.stderr)
         finally:
             flood.kill()
