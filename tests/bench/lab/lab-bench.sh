@@ -118,7 +118,7 @@ column_usbhop_up() {
   wait_for 20 "$SS to be configured" grep -q . "$SS/bConfigurationValue"
   wait_for 20 "$DISK to be configured" grep -q . "$DISK/bConfigurationValue"
   # The AEAD the connection chose for this guest's CPU (serve's connect line).
-  USBHOP_CIPHER_USED=$(sed -n 's/.*connected from .* (\([a-z0-9-]*\))$/\1/p' "$SV/serve.log" | tail -n 1)
+  USBHOP_CIPHER_USED=$(sed -n 's/.*connected from .* (\([a-z0-9-]*\))$/\1/p' /tmp/serve.log | tail -n 1)
 }
 column_usbhop_down() {
   attach_stop
