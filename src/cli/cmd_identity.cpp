@@ -4,7 +4,6 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <optional>
 
 #include "cli/commands.hpp"
@@ -15,6 +14,7 @@
 #include "quic/path_report.hpp"
 #include "util/json.hpp"
 #include "util/log.hpp"
+#include "util/time.hpp"
 #include "vhci/state.hpp"
 
 namespace usbhop::cli {
@@ -97,15 +97,6 @@ bool reload_serve() {
     return told;
 }
 
-std::string when(int64_t t) {
-    char b[32];
-    std::time_t tt = static_cast<std::time_t>(t);
-    std::tm tm{};
-    localtime_r(&tt, &tm);
-    std::strftime(b, sizeof b, "%Y-%m-%d %H:%M:%S", &tm);
-    return b;
-}
-
 }  // namespace
 
 int run_pending(const Invocation& inv) {
@@ -133,7 +124,7 @@ int run_pending(const Invocation& inv) {
     int n = 0;
     for (const config::PendingNode& p : *list)
         std::printf("%-3d %-56s %-24s %-19s  %-19s  %llu\n", ++n, p.node.to_string().c_str(), p.address.c_str(),
-                    when(p.first).c_str(), when(p.last).c_str(), static_cast<unsigned long long>(p.count));
+                    format_local_time(p.first).c_str(), format_local_time(p.last).c_str(), static_cast<unsigned long long>(p.count));
     std::printf("to let one in: usbhop trust%s --pending N [comment]\n", relay ? " --relay" : "");
     return kExitOk;
 }

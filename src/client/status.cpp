@@ -29,14 +29,7 @@ std::string id_of(const vhci::AttachedDevice& d) {
     return b;
 }
 
-std::string since(int64_t t) {
-    char b[32];
-    std::time_t tt = static_cast<std::time_t>(t);
-    std::tm tm{};
-    localtime_r(&tt, &tm);
-    std::strftime(b, sizeof b, "%Y-%m-%d %H:%M:%S", &tm);
-    return b;
-}
+std::string since(int64_t t) { return format_local_time(t); }
 
 // The live entries, with stale ones pruned. Without vhci_hcd nothing is attached.
 Result<std::vector<vhci::AttachedDevice>> live_entries(const Context& ctx) {

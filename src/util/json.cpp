@@ -17,10 +17,4 @@ Json device_json(const DeviceText& d) {
     return Json{{"bus_path", d.bus_path}, {"vendor", hex4(d.vendor)}, {"product", hex4(d.product)}, {"speed", d.speed}};
 }
 
-std::string hex4(uint16_t value) {
-    char b[8];
-    std::snprintf(b, sizeof b, "%04x", value);
-    return b;
-}
-
 }  // namespace usbhop::util

@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "util/printable.hpp"  // hex4
+
 namespace usbhop::util {
 
 using Json = nlohmann::ordered_json;
@@ -30,8 +32,5 @@ struct DeviceText {
     std::string speed;  // "low", "full", "high", "wireless", "super", "super-plus", "unknown"
 };
 Json device_json(const DeviceText& d);
-
-// "04b4"
-std::string hex4(uint16_t value);
 
 }  // namespace usbhop::util

@@ -89,4 +89,10 @@ std::string printable(std::string_view untrusted, size_t max) {
     return out;
 }
 
+std::string hex4(uint16_t value) {
+    char b[8];
+    std::snprintf(b, sizeof b, "%04x", value);
+    return b;
+}
+
 }  // namespace usbhop::util

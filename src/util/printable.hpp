@@ -21,4 +21,7 @@ constexpr size_t kPrintableMax = 200;
 // `untrusted` went on (escapes and characters are never cut in half).
 std::string printable(std::string_view untrusted, size_t max = kPrintableMax);
 
+// A USB vendor or product ID as every output and file writes it: "04b4".
+std::string hex4(uint16_t value);
+
 }  // namespace usbhop::util

@@ -38,4 +38,13 @@ std::string format_duration(Nanos ns) {
     return std::to_string(ns / 1000) + "us";
 }
 
+std::string format_local_time(int64_t unix_seconds) {
+    char b[32];
+    std::time_t tt = static_cast<std::time_t>(unix_seconds);
+    std::tm tm{};
+    localtime_r(&tt, &tm);
+    std::strftime(b, sizeof b, "%Y-%m-%d %H:%M:%S", &tm);
+    return b;
+}
+
 }  // namespace usbhop

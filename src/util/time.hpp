@@ -19,4 +19,7 @@ Nanos monotonic_ns();
 std::optional<Nanos> parse_duration(std::string_view text);
 std::string format_duration(Nanos ns);
 
+// Unix seconds as local time for tables: "2026-12-06 02:00:00".
+std::string format_local_time(int64_t unix_seconds);
+
 }  // namespace usbhop

@@ -17,6 +17,7 @@
 #include "util/bytes.hpp"
 #include "util/files.hpp"
 #include "util/log.hpp"
+#include "util/printable.hpp"
 
 namespace usbhop::vhci {
 
@@ -38,12 +39,6 @@ bool parse_number(std::string_view s, T& out, int base = 10) {
     return ec == std::errc() && end == s.data() + s.size();
 }
 
-std::string hex4(uint16_t v) {
-    char buf[5];
-    std::snprintf(buf, sizeof buf, "%04x", v);
-    return buf;
-}
-
 // "port-12" -> 12; anything else (temp files, strays) -> nullopt.
 std::optional<uint32_t> port_of_file(std::string_view name) {
     if (name.substr(0, kFilePrefix.size()) != kFilePrefix) return std::nullopt;
@@ -61,7 +56,7 @@ std::string format_state(const AttachedDevice& d) {
     s += "speed=" + std::to_string(d.speed) + "\n";
     s += "peer=" + one_line(d.peer) + "\n";
     s += "bus_path=" + one_line(d.bus_path) + "\n";
-    s += "device=" + hex4(d.vendor) + ":" + hex4(d.product) + "\n";
+    s += "device=" + util::hex4(d.vendor) + ":" + util::hex4(d.product) + "\n";
     s += "description=" + one_line(d.description) + "\n";
     s += "attached_at=" + std::to_string(d.attached_at) + "\n";
     s += "pid=" + std::to_string(d.pid) + "\n";
