@@ -211,46 +211,40 @@ class Serve(unittest.TestCase):
                     return int(line.split()[1])
         self.fail("no %s for serve" % field)
 
-    def test_a_ping_flood_from_a_peer_that_never_reads_leaves_serve_small(self):
-        # Issue 18 item 3: one Pong was queued per Ping with no cap (128 MiB of
-        # Pings -> +451 MB). A peer that stops reading is now refused once 1 MiB
-        # of answers waits on a stream; the flood must not grow serve by 64 MiB.
+    def assert_refused_busy_and_small(self, what, log_text, *attack):
+        """Starts serve, lets a trusted probe run `attack`: the probe is closed
+        BUSY, serve logs log_text, stays up, and its peak RSS grows < 64 MiB."""
         self.start()
         self.messages("READY=1")
         ok = self.probe("trusted", "list")
         self.assertEqual(ok.returncode, 0, ok.stdout)
         before = self.rss_kib()
-        r = self.probe("trusted", "--no-read", "ping-flood", "48", timeout=120)
+        r = self.probe("trusted", *attack, timeout=120)
         after = self.rss_kib("VmHWM")
-        print("serve VmRSS %d KiB -> peak %d KiB (+%d KiB) over a 48 MiB Ping flood; probe: %s"
-              % (before, after, after - before, r.stdout.replace("\n", " | ")), file=sys.stderr)
+        print("serve VmRSS %d KiB -> peak %d KiB (+%d KiB) %s; probe: %s"
+              % (before, after, after - before, what, r.stdout.replace("\n", " | ")), file=sys.stderr)
         if not SANITIZED:
             self.assertLess(after - before, 64 * 1024, r.stdout)
         self.assertIn("CLOSED kind=1 app=1 code=8", r.stdout)  # BUSY
-        self.assertIn("does not read", self.server_log())
+        self.assertIn(log_text, self.server_log())
+        self.assertIsNone(self.server.poll())
+
+    def test_a_ping_flood_from_a_peer_that_never_reads_leaves_serve_small(self):
+        # Issue 18 item 3: one Pong was queued per Ping with no cap (128 MiB of
+        # Pings -> +451 MB). A peer that stops reading is now refused once 1 MiB
+        # of answers waits on a stream; the flood must not grow serve by 64 MiB.
+        self.assert_refused_busy_and_small("over a 48 MiB Ping flood", "does not read",
+                                           "--no-read", "ping-flood", "48")
         again = self.probe("trusted", "list")
         self.assertEqual(again.returncode, 0, again.stdout)
-        self.assertIsNone(self.server.poll())
         self.stop()
 
     def test_streams_holding_unfinished_big_frames_leave_serve_small(self):
         # Issue 18 item 3: 16 streams each holding an almost complete 16.8 MB
         # frame grew serve 10.8 -> 279 MB. Unfinished frames are now capped per
         # connection (36 MiB): the peer is refused BUSY past it.
-        self.start()
-        self.messages("READY=1")
-        ok = self.probe("trusted", "list")
-        self.assertEqual(ok.returncode, 0, ok.stdout)
-        before = self.rss_kib()
-        r = self.probe("trusted", "big-frames", "16", timeout=120)
-        after = self.rss_kib("VmHWM")
-        print("serve VmRSS %d KiB -> peak %d KiB (+%d KiB) with 16 unfinished 16.8 MB frames; probe: %s"
-              % (before, after, after - before, r.stdout.replace("\n", " | ")), file=sys.stderr)
-        if not SANITIZED:
-            self.assertLess(after - before, 64 * 1024, r.stdout)
-        self.assertIn("CLOSED kind=1 app=1 code=8", r.stdout)  # BUSY
-        self.assertIn("MiB of unfinished frames", self.server_log())
-        self.assertIsNone(self.server.poll())
+        self.assert_refused_busy_and_small("with 16 unfinished 16.8 MB frames", "MiB of unfinished frames",
+                                           "big-frames", "16")
         self.stop()
 
     def test_sighup_disconnects_a_peer_removed_from_authorized_keys(self):
