@@ -8,7 +8,9 @@
 #include "usbhop_config.h"
 
 #if __has_include("server/local_list.hpp")
+#include "config/files.hpp"
 #include "server/local_list.hpp"
+#include "vhci/state.hpp"
 #define USBHOP_HAVE_LOCAL_LIST 1
 #endif
 
@@ -69,7 +71,12 @@ int run_list(const Invocation& inv) {
         return kExitUsage;
     }
 #ifdef USBHOP_HAVE_LOCAL_LIST
-    return server::print_local_devices(inv.config, json);
+    // A running serve's report files say which peer holds which device; its
+    // authorized_keys names them. Either missing: no "in use by".
+    auto keys = config::load_authorized_keys(config::expand_home(inv.config.server.authorized_keys, inv.home));
+    auto holders = server::holders_from(quic::load_reports(runtime_dir(), vhci::process_alive),
+                                        keys ? *keys : config::AuthorizedKeys{});
+    return server::print_local_devices(inv.config, holders, json);
 #else
     print_error("this build lists only a peer's devices: usbhop list <peer>");
     return kExitFailure;

@@ -49,6 +49,14 @@ std::string rtt_text(const quic::PathReport& r) {
     return b;
 }
 
+// Lost packets as a share of those sent: "0.12%", "-" before any was sent.
+std::string loss_text(const quic::PathReport& r) {
+    if (r.packets_sent == 0) return "-";
+    char b[32];
+    std::snprintf(b, sizeof b, "%.2f%%", 100.0 * static_cast<double>(r.packets_lost) / static_cast<double>(r.packets_sent));
+    return b;
+}
+
 std::string path_text(const quic::PathReport& r) {
     if (r.path == quic::PathKind::relayed) return r.via.empty() ? "relayed" : "relayed via " + r.via;
     return quic::path_kind_name(r.path);
@@ -75,19 +83,30 @@ static util::Json connection_object(std::string_view role, int pid, const quic::
             {"via", string_or_null(r.via)},
             {"address", string_or_null(r.address)},
             {"rtt_ms", rtt},
-            {"cipher", string_or_null(r.cipher)}};
+            {"cipher", string_or_null(r.cipher)},
+            {"bytes_sent", r.bytes_sent},
+            {"bytes_received", r.bytes_received},
+            {"packets_sent", r.packets_sent},
+            {"packets_lost", r.packets_lost}};
 }
 
 std::string connection_json(std::string_view role, int pid, const quic::PathReport& r) {
     return util::json_text(connection_object(role, pid, r));
 }
 
-std::string connection_line(std::string_view role, const quic::PathReport& r) {
+std::string connection_header() {
     char b[256];
-    std::snprintf(b, sizeof b, "%-7s %-9s %-10s %-30s %-24s %-9s %s", std::string(role).c_str(),
+    std::snprintf(b, sizeof b, "%-7s %-9s %-10s %-30s %-24s %-9s %-6s %-6s %-6s %s", "ROLE", "PEER", "STATE", "PATH",
+                  "ADDRESS", "RTT", "SENT", "RECV", "LOSS", "CIPHER");
+    return b;
+}
+
+std::string connection_line(std::string_view role, const quic::PathReport& r) {
+    char b[384];
+    std::snprintf(b, sizeof b, "%-7s %-9s %-10s %-30s %-24s %-9s %-6s %-6s %-6s %s", std::string(role).c_str(),
                   r.peer.substr(0, 8).c_str(), r.state.c_str(), path_text(r).c_str(),
-                  r.address.empty() ? "-" : r.address.c_str(), rtt_text(r).c_str(),
-                  r.cipher.empty() ? "-" : r.cipher.c_str());
+                  r.address.empty() ? "-" : r.address.c_str(), rtt_text(r).c_str(), rate_text(r.bytes_sent).c_str(),
+                  rate_text(r.bytes_received).c_str(), loss_text(r).c_str(), r.cipher.empty() ? "-" : r.cipher.c_str());
     return b;
 }
 
@@ -169,8 +188,7 @@ int print_status(const Context& ctx, bool json) {
     for (const auto& f : files)
         for (const auto& r : f.reports) {
             if (!header) {
-                std::printf("\n%-7s %-9s %-10s %-30s %-24s %-9s %s\n", "ROLE", "PEER", "STATE", "PATH", "ADDRESS",
-                            "RTT", "CIPHER");
+                std::printf("\n%s\n", connection_header().c_str());
                 header = true;
             }
             std::printf("%s\n", connection_line(f.role, r).c_str());

@@ -411,6 +411,7 @@ int Connection::Impl::verify_peer(gnutls_session_t session) {
 
 void Connection::Impl::on_packet(const ngtcp2_path& path, ByteSpan data) {
     bytes_received += data.size();
+    ++packets_received;
     if (state == State::closing) {
         // RFC 9000 §10.2.1: answer packets in the closing period with the close again.
         if (!close_packet.empty()) {
@@ -779,6 +780,7 @@ void Connection::Impl::flush() {
             break;
         }
         bytes_sent += static_cast<uint64_t>(nwrite);
+        ++packets_sent;
         size_t n = static_cast<size_t>(nwrite);
         if (pkts == 0) {
             ngtcp2_path_copy(&prev.path, &ps.path);
@@ -860,6 +862,8 @@ int Connection::Impl::on_stream_open(int64_t id) {
 }
 
 int Connection::Impl::on_stream_close(uint32_t, int64_t id, uint64_t) {
+    // ngtcp2 still knows the stream here; its loss count goes with it.
+    lost_on_closed_streams += ngtcp2_conn_get_stream_loss_count(conn, id);
     streams.erase(id);
     if (stall_probing) update_stall_probe();
     // A peer-opened stream that ends makes room for another (RFC 9000 §4.6).
@@ -931,6 +935,14 @@ PathInfo Connection::Impl::path_info() const {
     info.bytes_in_flight = ci.bytes_in_flight;
     info.bytes_sent = bytes_sent;
     info.bytes_received = bytes_received;
+    info.packets_sent = packets_sent;
+    info.packets_received = packets_received;
+    // ngtcp2 1.11 counts losses per stream only (ngtcp2_conn_get_stream_loss_count):
+    // packets carrying stream data that were declared lost. Packets with
+    // only ACKs or control frames are not counted; a packet with frames of
+    // two streams counts twice.
+    info.packets_lost = lost_on_closed_streams;
+    for (const auto& [id, s] : streams) info.packets_lost += ngtcp2_conn_get_stream_loss_count(conn, id);
     if (state == State::established) info.cipher = cipher_label(gnutls_cipher_get_name(gnutls_cipher_get(tls)));
     return info;
 }

@@ -100,6 +100,9 @@ struct PathInfo {
     uint64_t bytes_in_flight = 0;
     uint64_t bytes_sent = 0;       // UDP payload bytes, this connection
     uint64_t bytes_received = 0;
+    uint64_t packets_sent = 0;     // QUIC packets (a GSO batch counts each)
+    uint64_t packets_received = 0; // UDP datagrams
+    uint64_t packets_lost = 0;     // packets with stream data declared lost (may include spurious losses)
     std::string cipher;            // "aes-128-gcm", "chacha20-poly1305"; empty until established
 };
 

@@ -91,6 +91,9 @@ struct Connection::Impl {
     bool stall_probing = false;       // keep-alive shortened to config.stall_probe (update_stall_probe)
     uint64_t bytes_sent = 0;
     uint64_t bytes_received = 0;
+    uint64_t packets_sent = 0;
+    uint64_t packets_received = 0;
+    uint64_t lost_on_closed_streams = 0;  // ngtcp2's loss counts of streams already gone
     CloseInfo pending_close;          // why we are closing, reported when done
     Nanos handshake_timeout;          // this connection's: shorter when the server is busy
     std::string half_open_source;     // server: the source IP counted as half-open, until the handshake is done

@@ -52,6 +52,12 @@ bool parse_file_name(std::string_view name, std::string& role, int& pid) {
     return true;
 }
 
+// A whole decimal number that fits in 64 bits.
+bool parse_count(std::string_view v, uint64_t& out) {
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+    return ec == std::errc() && end == v.data() + v.size() && !v.empty();
+}
+
 std::string file_path(const std::string& dir, std::string_view role, int pid) {
     return dir + "/" + std::string(role) + "-" + std::to_string(pid);
 }
@@ -72,6 +78,10 @@ PathReport describe(const identity::NodeId& peer, const PathInfo& path, const Re
     r.peer = peer.to_string();
     r.rtt = path.smoothed_rtt;
     r.cipher = path.cipher;
+    r.bytes_sent = path.bytes_sent;
+    r.bytes_received = path.bytes_received;
+    r.packets_sent = path.packets_sent;
+    r.packets_lost = path.packets_lost;
     if (!is_relayed(path)) {
         r.path = PathKind::direct;
         r.address = address_text(path.remote);
@@ -91,7 +101,15 @@ std::string format_reports(std::string_view role, int pid, const std::vector<Pat
     for (const PathReport& r : reports) {
         s += "peer=" + value_text(r.peer) + " state=" + value_text(r.state) + " path=" + path_kind_name(r.path) +
              " via=" + value_text(r.via) + " address=" + value_text(r.address) +
-             " rtt_us=" + std::to_string(r.rtt / kMicrosecond) + " cipher=" + value_text(r.cipher) + "\n";
+             " rtt_us=" + std::to_string(r.rtt / kMicrosecond) + " cipher=" + value_text(r.cipher) +
+             " sent=" + std::to_string(r.bytes_sent) + " received=" + std::to_string(r.bytes_received) +
+             " packets=" + std::to_string(r.packets_sent) + " lost=" + std::to_string(r.packets_lost);
+        if (!r.devices.empty()) {
+            std::string list;
+            for (const std::string& d : r.devices) list += (list.empty() ? "" : ",") + value_text(d);
+            s += " devices=" + list;
+        }
+        s += "\n";
     }
     return s;
 }
@@ -136,10 +154,26 @@ Result<std::vector<PathReport>> parse_reports(std::string_view text) {
                 r.cipher = std::string(value_from(value));
             } else if (key == "rtt_us") {
                 uint64_t us = 0;
-                auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), us);
-                if (ec != std::errc() || end != value.data() + value.size() || us > UINT32_MAX * uint64_t{1000})
+                if (!parse_count(value, us) || us > UINT32_MAX * uint64_t{1000})
                     return bad("rtt_us is a number of microseconds");
                 r.rtt = us * kMicrosecond;
+            } else if (key == "sent" || key == "received" || key == "packets" || key == "lost") {
+                uint64_t& n = key == "sent"       ? r.bytes_sent
+                              : key == "received" ? r.bytes_received
+                              : key == "packets"  ? r.packets_sent
+                                                  : r.packets_lost;
+                if (!parse_count(value, n)) return bad(std::string(key) + " is a count");
+            } else if (key == "devices") {
+                r.devices.clear();
+                for (std::string_view rest = value_from(value); !rest.empty();) {
+                    size_t comma = rest.find(',');
+                    std::string_view one = rest.substr(0, comma);
+                    if (one.empty()) return bad("devices is a comma-separated list of bus paths");
+                    r.devices.emplace_back(one);
+                    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+                    if (comma != std::string_view::npos && rest.empty())
+                        return bad("devices is a comma-separated list of bus paths");
+                }
             }
         }
         if (!have_peer || !have_path) return bad("a connection needs peer= and path=");

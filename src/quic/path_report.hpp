@@ -8,8 +8,8 @@
 // every second while the process runs, removed when it stops:
 //
 //   # usbhop serve (pid 4242): its connections, read by usbhop status
-//   peer=<node-id> state=ready path=direct via=- address=198.51.100.7:41234 rtt_us=1840
-//   peer=<node-id> state=ready path=relayed via=203.0.113.5:7576 address=192.0.2.77:5000 rtt_us=48210
+//   peer=<node-id> state=ready path=direct via=- address=198.51.100.7:41234 rtt_us=1840 cipher=aes-128-gcm sent=1048576 received=20480 packets=760 lost=2
+//   peer=<node-id> state=ready path=relayed via=203.0.113.5:7576 address=192.0.2.77:5000 rtt_us=48210 ...
 //
 // Values never hold spaces; "-" stands for none. Unknown keys are ignored so
 // that newer writers stay readable.
@@ -41,6 +41,15 @@ struct PathReport {
     std::string address;
     Nanos rtt = 0;                 // smoothed RTT (RFC 9002 §5.3); 0 when not connected
     std::string cipher;            // the connection's AEAD (cipher.hpp); empty when not connected
+    // Since the connection began (PathInfo): UDP payload bytes each way,
+    // QUIC packets sent, and of those the ones with stream data declared lost.
+    uint64_t bytes_sent = 0;
+    uint64_t bytes_received = 0;
+    uint64_t packets_sent = 0;
+    uint64_t packets_lost = 0;
+    // serve: the bus paths of the devices this peer has attached here, for
+    // `usbhop list`'s "in use by" (attach writes none).
+    std::vector<std::string> devices;
 
     bool operator==(const PathReport&) const = default;
 };

@@ -36,8 +36,15 @@ std::string refusal(const std::vector<const config::ExportRule*>& rules, const u
     return why;
 }
 
+// "laptop (4sbkbtrd…)", or the short ID alone when the key has no comment.
+std::string holder_text(const Holder& h) {
+    std::string id = h.peer.substr(0, 8) + "\u2026";
+    return h.name.empty() ? id : util::printable(h.name, 40) + " (" + id + ")";
+}
+
 // docs/json.md, "usbhop list".
-void print_json(const config::Config& config, const std::vector<const usb::DeviceInfo*>& devices) {
+void print_json(const config::Config& config, const std::map<std::string, Holder>& holders,
+                const std::vector<const usb::DeviceInfo*>& devices) {
     util::Json all = util::Json::array();
     for (const usb::DeviceInfo* d : devices) {
         auto rules = matching_rules(config.shares, *d);
@@ -63,12 +70,17 @@ void print_json(const config::Config& config, const std::vector<const usb::Devic
         o["shares"] = std::move(shares);
         std::string refused = refusal(rules, *d);
         o["refused"] = refused.empty() ? util::Json() : util::Json(refused);
+        util::Json in_use;
+        if (auto h = holders.find(d->path); h != holders.end())
+            in_use = {{"peer", h->second.peer}, {"name", h->second.name.empty() ? util::Json() : util::Json(h->second.name)}};
+        o["in_use_by"] = std::move(in_use);
         all.push_back(std::move(o));
     }
     std::printf("%s\n", util::json_lines(all).c_str());
 }
 
-void print_table(const config::Config& config, const std::vector<const usb::DeviceInfo*>& devices) {
+void print_table(const config::Config& config, const std::map<std::string, Holder>& holders,
+                 const std::vector<const usb::DeviceInfo*>& devices) {
     if (devices.empty()) {
         puts("no USB devices on this machine");
         return;
@@ -85,7 +97,8 @@ void print_table(const config::Config& config, const std::vector<const usb::Devi
         if (shared.empty() && d->imported)
             shared = "no (imported here over USB/IP: only a [share] rule with its path exports it)";
         if (shared.empty()) shared = "no (no [share] rule matches)";
-        if (std::string why = refusal(rules, *d); !why.empty()) shared += "; but serve refuses it: " + why;
+        if (auto h = holders.find(d->path); h != holders.end()) shared += "; in use by " + holder_text(h->second);
+        else if (std::string why = refusal(rules, *d); !why.empty()) shared += "; but serve refuses it: " + why;
         std::string serial = d->serial.empty() ? "-" : util::printable(d->serial);
         printf("%-10s %s:%s %-10s %-32s %-16s %s\n", d->path.c_str(), util::hex4(d->vendor).c_str(),
                util::hex4(d->product).c_str(), speed_name(d->speed), display_name(*d).c_str(), serial.c_str(),
@@ -95,7 +108,22 @@ void print_table(const config::Config& config, const std::vector<const usb::Devi
 
 }  // namespace
 
-int print_local_devices(const config::Config& config, bool json) {
+std::map<std::string, Holder> holders_from(const std::vector<quic::ReportFile>& files,
+                                           const config::AuthorizedKeys& keys) {
+    std::map<std::string, Holder> out;
+    for (const quic::ReportFile& f : files) {
+        if (f.role != "serve") continue;
+        for (const quic::PathReport& r : f.reports) {
+            Holder h{r.peer, {}};
+            if (auto node = identity::NodeId::parse(r.peer))
+                if (const config::AuthorizedKey* k = keys.find(*node)) h.name = k->comment;
+            for (const std::string& path : r.devices) out[path] = h;
+        }
+    }
+    return out;
+}
+
+int print_local_devices(const config::Config& config, const std::map<std::string, Holder>& holders, bool json) {
     auto host = usb::Host::start([] {});
     if (!host) {
         fprintf(stderr, "usbhop: %s (is there a USB bus on this machine?)\n", host.error().message.c_str());
@@ -106,8 +134,8 @@ int print_local_devices(const config::Config& config, bool json) {
     std::sort(devices.begin(), devices.end(), [](const usb::DeviceInfo* a, const usb::DeviceInfo* b) {
         return a->bus != b->bus ? a->bus < b->bus : a->path < b->path;
     });
-    if (json) print_json(config, devices);
-    else print_table(config, devices);
+    if (json) print_json(config, holders, devices);
+    else print_table(config, holders, devices);
     return 0;
 }
 

@@ -536,8 +536,14 @@ void Server::report_paths() {
     }
     if (options_.rundir.empty()) return;
     std::vector<quic::PathReport> reports;
-    for (const auto& [p, l] : links_)
-        if (l->session()) reports.push_back(quic::describe(l->peer(), l->path(), relay_.get()));
+    for (const auto& [p, l] : links_) {
+        if (!l->session()) continue;
+        quic::PathReport r = quic::describe(l->peer(), l->path(), relay_.get());
+        for (const auto& [id, h] : holders_)
+            if (h.session == l->session())
+                if (auto d = devices_.find(id); d != devices_.end()) r.devices.push_back(d->second.path);
+        reports.push_back(std::move(r));
+    }
     if (auto saved = quic::save_reports(options_.rundir, "serve", static_cast<int>(::getpid()), reports);
         !saved && !warned_report_) {
         warned_report_ = true;

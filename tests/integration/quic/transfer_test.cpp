@@ -180,6 +180,14 @@ TEST_CASE("transfers complete intact through a path that drops, duplicates and r
     CHECK(fwd.dropped > fwd.forwarded / 40);     // about 5 %
     CHECK(fwd.duplicated > fwd.forwarded / 200);
     CHECK(fwd.reordered > fwd.forwarded / 200);
+    // What usbhop status shows as LOSS: the sender counted the stream
+    // packets QUIC declared lost, about the share the path dropped.
+    quic::PathInfo sent = up.client->path();
+    MESSAGE("client: " << sent.packets_sent << " packets, " << sent.packets_lost << " declared lost");
+    CHECK(sent.packets_sent > 1000);
+    CHECK(sent.packets_lost > sent.packets_sent / 50);
+    CHECK(sent.packets_lost < sent.packets_sent / 5);
+    CHECK(sent.bytes_sent > 4 * scaled(8 * kMiB, "lossy transfer"));
 }
 
 TEST_CASE("a NAT rebinding mid-transfer keeps the connection: the server follows the new address") {

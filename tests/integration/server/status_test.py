@@ -83,6 +83,11 @@ class Status(relay_modes_test.Modes):
         self.assertLess(c["rtt_ms"], 1000)  # loopback
         self.assertRegex(c["address"], r"^127\.0\.0\.1:\d+$")
         self.assertIsInstance(c["pid"], int)
+        # The handshake alone moves a few kilobytes each way.
+        self.assertGreater(c["bytes_sent"], 1000)
+        self.assertGreater(c["bytes_received"], 1000)
+        self.assertGreater(c["packets_sent"], 2)
+        self.assertEqual(c["packets_lost"], 0)  # loopback
 
     def stop_client_and_see_it_go(self, client):
         client.terminate()
@@ -103,8 +108,8 @@ class Status(relay_modes_test.Modes):
         cipher = "aes-128-gcm" if cpu_has_aes() else "chacha20-poly1305"
         self.assertEqual(c["cipher"], cipher)
         text = self.status().stdout
-        self.assertRegex(text, r"\nROLE +PEER +STATE +PATH +ADDRESS +RTT +CIPHER\n")
-        self.assertRegex(text, r"serve +%s +ready +direct +127\.0\.0\.1:\d+ +\d+\.\d ms +%s\n"
+        self.assertRegex(text, r"\nROLE +PEER +STATE +PATH +ADDRESS +RTT +SENT +RECV +LOSS +CIPHER\n")
+        self.assertRegex(text, r"serve +%s +ready +direct +127\.0\.0\.1:\d+ +\d+\.\d ms +[\d.]+k? +[\d.]+k? +0\.00%% +%s\n"
                          % (self.client_id[:8], cipher))
         self.stop_client_and_see_it_go(client)
 
@@ -169,7 +174,7 @@ class Status(relay_modes_test.Modes):
         [c] = self.serve_connections()
         self.assertEqual(c["path"], "relayed")
         text = self.status().stdout
-        self.assertRegex(text, r"serve +%s +ready +relayed via 127\.0\.0\.1:%d +127\.0\.0\.1:\d+ +\d+\.\d ms +[a-z0-9-]+\n"
+        self.assertRegex(text, r"serve +%s +ready +relayed via 127\.0\.0\.1:%d +127\.0\.0\.1:\d+ +\d+\.\d ms +[\d.]+k? +[\d.]+k? +0\.00%% +[a-z0-9-]+\n"
                          % (self.client_id[:8], self.relay_port))
         self.stop_client_and_see_it_go(client)
 

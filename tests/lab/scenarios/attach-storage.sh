@@ -5,7 +5,9 @@
 # The gadget's backing file must then hold exactly that file system
 # (e2fsck -fn, loop-mounted and compared file by file); attached again, the
 # tree read back through usbhop compares equal too. While attached, `usbhop
-# status --json` must report both ends' connection as direct with an RTT.
+# status --json` must report both ends' connection as direct with an RTT,
+# and `usbhop list` on the server must say the disk is in use by the client,
+# by its authorized_keys name.
 . "$LAB/lib.sh"
 . "$LAB/helpers/attach_lib.sh"
 
@@ -44,6 +46,19 @@ say "usbhop status: both ends report a direct path with its round-trip time"
 wait_for 10 "usbhop status --json to report a direct connection on both ends" status_direct
 status_direct || fail "usbhop status --json: $(usbhop status --json)"
 usbhop status
+
+say "usbhop list on the server: the disk is in use by the client, named as authorized_keys names it"
+in_use() {
+  usbhop -c $SRV/usbhop.conf list --json | python3 -c '
+import json, sys
+disk = [d for d in json.load(sys.stdin) if (d["vendor"], d["product"]) == ("1d6b", "0104")]
+assert len(disk) == 1 and disk[0]["in_use_by"] == {"peer": sys.argv[1], "name": "lab client"}, disk
+' "$CLIENT_ID"
+}
+wait_for 10 "usbhop list --json to say the disk is in use by the client" in_use
+usbhop -c $SRV/usbhop.conf list | tee /tmp/list.out
+grep -E "^[0-9.-]+ +1d6b:0104 .*; in use by lab client \(${CLIENT_ID:0:8}" /tmp/list.out ||
+  fail "usbhop list does not say the disk is in use by the client"
 
 make_tree /tmp/tree
 say "mkfs.ext4, mount, copy a tree of $(du -sh /tmp/tree | cut -f1), sync, unmount"

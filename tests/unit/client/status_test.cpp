@@ -40,6 +40,10 @@ PathReport direct() {
     r.address = "[2001:db8::7]:7575";
     r.rtt = 1'840'000;
     r.cipher = "aes-128-gcm";
+    r.bytes_sent = 12'345'678;
+    r.bytes_received = 950;
+    r.packets_sent = 8'000;
+    r.packets_lost = 9;
     return r;
 }
 
@@ -66,10 +70,11 @@ TEST_CASE("a report file is one line per connection, and reads back the same") {
     std::string text = quic::format_reports("serve", 4242, all);
     CHECK(text == "# usbhop serve (pid 4242): its connections, read by usbhop status\n"
                   "peer=" + kPeer + " state=ready path=direct via=- address=[2001:db8::7]:7575 rtt_us=1840 "
-                  "cipher=aes-128-gcm\n"
+                  "cipher=aes-128-gcm sent=12345678 received=950 packets=8000 lost=9\n"
                   "peer=" + kPeer + " state=ready path=relayed via=203.0.113.5:7576 address=198.51.100.7:41234 "
-                  "rtt_us=48210 cipher=chacha20-poly1305\n"
-                  "peer=" + kPeer + " state=waiting_to_reconnect path=none via=- address=- rtt_us=0 cipher=-\n");
+                  "rtt_us=48210 cipher=chacha20-poly1305 sent=0 received=0 packets=0 lost=0\n"
+                  "peer=" + kPeer + " state=waiting_to_reconnect path=none via=- address=- rtt_us=0 cipher=- "
+                  "sent=0 received=0 packets=0 lost=0\n");
     auto back = quic::parse_reports(text);
     REQUIRE(back);
     CHECK(*back == all);
@@ -100,6 +105,11 @@ TEST_CASE("malformed report lines are refused, unknown keys are not") {
         {"peer=a path=direct rtt_us=-1\n", false},
         {"peer=a path=direct rtt_us=12ms\n", false},
         {"peer=a path=direct rtt_us=99999999999999\n", false},
+        {"peer=a path=direct sent=12 received=3 packets=2 lost=0\n", true},
+        {"peer=a path=direct sent=-1\n", false},
+        {"peer=a path=direct lost=\n", false},
+        {"peer=a path=direct packets=1e3\n", false},
+        {"peer=a path=direct received=18446744073709551616\n", false},   // 2^64
         {"peer=a path direct\n", false},
     };
     for (const Row& row : rows) {
@@ -114,28 +124,35 @@ TEST_CASE("malformed report lines are refused, unknown keys are not") {
 }
 
 TEST_CASE("status prints a connection as a table row") {
+    CHECK(client::connection_header() ==
+          "ROLE    PEER      STATE      PATH                           ADDRESS                  RTT       SENT   RECV   "
+          "LOSS   CIPHER");
     CHECK(client::connection_line("serve", relayed()) ==
-          "serve   pjz7mncd  ready      relayed via 203.0.113.5:7576   198.51.100.7:41234       48.2 ms   "
-          "chacha20-poly1305");
+          "serve   pjz7mncd  ready      relayed via 203.0.113.5:7576   198.51.100.7:41234       48.2 ms   0      0      "
+          "-      chacha20-poly1305");
     CHECK(client::connection_line("attach", direct()) ==
-          "attach  pjz7mncd  ready      direct                         [2001:db8::7]:7575       1.8 ms    aes-128-gcm");
+          "attach  pjz7mncd  ready      direct                         [2001:db8::7]:7575       1.8 ms    12M    950    "
+          "0.11%  aes-128-gcm");
     CHECK(client::connection_line("attach", not_connected()) ==
-          "attach  pjz7mncd  waiting_to_reconnect none                           -                        -         -");
+          "attach  pjz7mncd  waiting_to_reconnect none                           -                        -         0      "
+          "0      -      -");
 }
 
 TEST_CASE("status --json gives every field, null where there is none") {
     CHECK(client::connection_json("serve", 4242, relayed()) ==
           "{\"role\":\"serve\",\"pid\":4242,\"peer\":\"" + kPeer +
               "\",\"state\":\"ready\",\"path\":\"relayed\",\"via\":\"203.0.113.5:7576\","
-              "\"address\":\"198.51.100.7:41234\",\"rtt_ms\":48.21,\"cipher\":\"chacha20-poly1305\"}");
+              "\"address\":\"198.51.100.7:41234\",\"rtt_ms\":48.21,\"cipher\":\"chacha20-poly1305\","
+              "\"bytes_sent\":0,\"bytes_received\":0,\"packets_sent\":0,\"packets_lost\":0}");
     CHECK(client::connection_json("attach", 7, direct()) ==
           "{\"role\":\"attach\",\"pid\":7,\"peer\":\"" + kPeer +
               "\",\"state\":\"ready\",\"path\":\"direct\",\"via\":null,\"address\":\"[2001:db8::7]:7575\","
-              "\"rtt_ms\":1.84,\"cipher\":\"aes-128-gcm\"}");
+              "\"rtt_ms\":1.84,\"cipher\":\"aes-128-gcm\",\"bytes_sent\":12345678,\"bytes_received\":950,"
+              "\"packets_sent\":8000,\"packets_lost\":9}");
     CHECK(client::connection_json("attach", 7, not_connected()) ==
           "{\"role\":\"attach\",\"pid\":7,\"peer\":\"" + kPeer +
               "\",\"state\":\"waiting_to_reconnect\",\"path\":\"none\",\"via\":null,\"address\":null,\"rtt_ms\":null,"
-              "\"cipher\":null}");
+              "\"cipher\":null,\"bytes_sent\":0,\"bytes_received\":0,\"packets_sent\":0,\"packets_lost\":0}");
 }
 
 TEST_CASE("a connection's path: direct, or relayed when it leaves through the relay's label") {
