@@ -221,7 +221,8 @@ void Attacher::on_attach_ok(const proto::AttachOk& ok) {
     entry.attached_at = static_cast<int64_t>(std::time(nullptr));
     entry.pid = static_cast<int>(::getpid());
     if (auto r = state_.save(entry); !r)
-        log::warning("cannot record the attachment for usbhop status/detach: %s", r.error().message.c_str());
+        log::write(log::Level::warning, a->log_fields(), "cannot record the attachment for usbhop status/detach: %s",
+                   r.error().message.c_str());
     a->go_live();
     attachments_.emplace(ok.attach_id, std::move(a));
     recorded_[ok.attach_id] = Recorded{entry, RateMeter()};

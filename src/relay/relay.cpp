@@ -201,8 +201,9 @@ void Relay::Impl::on_hello(const wire::Hello& h, const loop::SocketAddress& from
     if (h.version != wire::kWireVersion) {
         // Logged at most once per address and no more often than challenges are given.
         if (refusals_logged.insert("version " + from.to_string()).second)
-            log::notice("relay: %s speaks relay wire version %u, this relay %u; ignored (upgrade usbhop there)",
-                        from.to_string().c_str(), h.version, wire::kWireVersion);
+            log::write(log::Level::notice, {{"USBHOP_ADDRESS", from.to_string()}},
+                       "relay: %s speaks relay wire version %u, this relay %u; ignored (upgrade usbhop there)",
+                       from.to_string().c_str(), h.version, wire::kWireVersion);
         drop();
         return;
     }
