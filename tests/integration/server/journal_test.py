@@ -2,52 +2,32 @@
 stderr as their JOURNAL_STREAM, so log::init sends native journal records to
 /run/systemd/journal/socket, which this test binds itself inside a private
 mount namespace (tmpfs over /run). It parses the datagrams (the native
-protocol: KEY=value lines, or KEY, a little-endian 64-bit size and the bytes;
-a record too big for one datagram comes as a memfd) and checks that every
+protocol, tests/lab/helpers/journal_sink.py) and checks that every
 line about a peer carries USBHOP_PEER (the full node ID), USBHOP_PEER_NAME
 (the authorized_keys comment, or the client's [peer] name) and USBHOP_ADDRESS,
 so that `journalctl USBHOP_PEER=<id>` finds them (usbhop(1) JOURNAL FIELDS).
 
 Needs root for the mount namespace (CI runs as root); exits 77 (skipped)
 otherwise. Devices (USBHOP_DEVICE, USBHOP_BUSID) need USB: not here."""
-import array
 import os
 import re
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
 import time
 import unittest
 
+# The parser is shared with the lab (scenarios/journal-fields.sh).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lab", "helpers"))
+from journal_sink import receive  # noqa: E402
+
 USBHOP = None
 PROBE = None
 IN_NAMESPACE = "USBHOP_JOURNAL_TEST_NS"
 JOURNAL_SOCKET = "/run/systemd/journal/socket"
-
-
-def parse_record(data):
-    """One native-protocol datagram -> list of (key, value) pairs (keys may repeat)."""
-    fields = []
-    i = 0
-    while i < len(data):
-        nl = data.index(b"\n", i)
-        eq = data.find(b"=", i, nl)
-        if eq >= 0:
-            fields.append((data[i:eq].decode(), data[eq + 1:nl].decode("utf-8", "replace")))
-            i = nl + 1
-        else:
-            key = data[i:nl].decode()
-            (size,) = struct.unpack_from("<Q", data, nl + 1)
-            start = nl + 1 + 8
-            fields.append((key, data[start:start + size].decode("utf-8", "replace")))
-            if data[start + size:start + size + 1] != b"\n":
-                raise AssertionError("binary field %s not followed by a newline" % key)
-            i = start + size + 1
-    return fields
 
 
 def free_udp_port():
@@ -67,6 +47,7 @@ class JournalFields(unittest.TestCase):
         self.journal = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.journal.bind(JOURNAL_SOCKET)
         self.records = []
+        self.streams = []
         self.port = free_udp_port()
         self.keys = os.path.join(self.tmp, "authorized_keys")
         self.conf = os.path.join(self.tmp, "usbhop.conf")
@@ -86,6 +67,8 @@ class JournalFields(unittest.TestCase):
             self.server.kill()
             self.server.wait()
         self.journal.close()
+        for f in self.streams:
+            f.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def write_conf(self):
@@ -110,6 +93,7 @@ class JournalFields(unittest.TestCase):
     def journal_stream(self, name):
         """A file for stderr, and the JOURNAL_STREAM that names it (dev:inode, as systemd sets it)."""
         f = open(os.path.join(self.tmp, name), "w+")
+        self.streams.append(f)
         st = os.fstat(f.fileno())
         return f, "%d:%d" % (st.st_dev, st.st_ino)
 
@@ -119,19 +103,11 @@ class JournalFields(unittest.TestCase):
         while time.monotonic() < deadline:
             self.journal.settimeout(max(0.01, deadline - time.monotonic()) if until else 0.3)
             try:
-                data, anc, _, _ = self.journal.recvmsg(1 << 17, socket.CMSG_SPACE(4))
+                record = receive(self.journal)
             except socket.timeout:
                 if until is None:
                     return
                 continue
-            for level, kind, payload in anc:
-                if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                    fds = array.array("i")
-                    fds.frombytes(payload[:4])
-                    with os.fdopen(fds[0], "rb") as memfd:
-                        memfd.seek(0)
-                        data = memfd.read()
-            record = parse_record(data)
             self.records.append(record)
             if until and until in dict(record).get("MESSAGE", ""):
                 return
