@@ -58,7 +58,8 @@ Attacher::Attacher(loop::Loop& loop, const identity::NodeKey& key, Session::Opti
 
 Attacher::~Attacher() {
     for (auto& [id, a] : attachments_) {
-        if (auto r = a->detach_port(); !r) log::warning("%s", r.error().message.c_str());
+        if (auto r = a->detach_port(); !r)
+            log::write(log::Level::warning, a->log_fields(), "%s", r.error().message.c_str());
         (void)state_.remove(a->port_number());
     }
     quic::remove_reports(options_.rundir, "attach", static_cast<int>(::getpid()));
@@ -119,7 +120,9 @@ void Attacher::on_ready(const proto::HelloAck& ack, bool resumed) {
     grace_timer_.stop();
     connected_ = true;
     report_path();
-    if (connected_once_) log::notice("connection to %s is back%s", session_.server_name().c_str(), resumed ? ", session resumed" : "");
+    if (connected_once_)
+        log::write(log::Level::notice, session_.log_fields(), "connection to %s is back%s",
+                   session_.server_name().c_str(), resumed ? ", session resumed" : "");
     connected_once_ = true;
     if (resumed) {
         for (auto& [id, a] : attachments_) {
@@ -140,8 +143,9 @@ void Attacher::on_control(proto::Message&& m) {
         }
         if (list->last && attachments_.empty() && attaching_.empty() && !warned_no_match_) {
             warned_no_match_ = true;
-            log::notice("%s shares no device with us%s; waiting for one to be plugged in",
-                        session_.server_name().c_str(), options_.selectors.empty() ? "" : " that matches");
+            log::write(log::Level::notice, session_.log_fields(),
+                       "%s shares no device with us%s; waiting for one to be plugged in",
+                       session_.server_name().c_str(), options_.selectors.empty() ? "" : " that matches");
         }
     } else if (auto* a = std::get_if<proto::DeviceArrived>(&m)) {
         devices_[a->device.device_id] = a->device;
@@ -163,7 +167,8 @@ void Attacher::on_control(proto::Message&& m) {
     } else if (auto* r = std::get_if<proto::ResumeOk>(&m)) {
         on_resume_ok(*r);
     } else if (auto* err = std::get_if<proto::ErrorMsg>(&m)) {
-        log::warning("server %s: %s", session_.server_name().c_str(), reason_text(err->code, err->message).c_str());
+        log::write(log::Level::warning, session_.log_fields(), "server %s: %s", session_.server_name().c_str(),
+                   reason_text(err->code, err->message).c_str());
     }
 }
 
@@ -174,7 +179,9 @@ void Attacher::consider(const proto::DeviceInfo& d) {
         let_go_.count(d.device_id))
         return;
     if (d.state == proto::DeviceState::kInUse) {
-        log::notice("%s is in use by %s; waiting for it to be free", describe(d).c_str(), util::printable(d.holder).c_str());
+        log::write(log::Level::notice, device_fields(session_.log_fields(), d),
+                   "%s is in use by %s; waiting for it to be free", describe(d).c_str(),
+                   util::printable(d.holder).c_str());
         refused_.insert(d.device_id);
         return;
     }
@@ -193,7 +200,8 @@ void Attacher::on_attach_ok(const proto::AttachOk& ok) {
     const proto::DeviceInfo& info = dev->second;
     auto port = vhci_.attach(info.device_id, static_cast<uint32_t>(info.speed));
     if (!port) {
-        log::error("cannot attach %s: %s", describe(info).c_str(), port.error().message.c_str());
+        log::write(log::Level::error, device_fields(session_.log_fields(), info), "cannot attach %s: %s",
+                   describe(info).c_str(), port.error().message.c_str());
         refused_.insert(info.device_id);
         session_.send_control(proto::Detach{ok.attach_id});
         return;
@@ -213,7 +221,8 @@ void Attacher::on_attach_ok(const proto::AttachOk& ok) {
     entry.attached_at = static_cast<int64_t>(std::time(nullptr));
     entry.pid = static_cast<int>(::getpid());
     if (auto r = state_.save(entry); !r)
-        log::warning("cannot record the attachment for usbhop status/detach: %s", r.error().message.c_str());
+        log::write(log::Level::warning, a->log_fields(), "cannot record the attachment for usbhop status/detach: %s",
+                   r.error().message.c_str());
     a->go_live();
     attachments_.emplace(ok.attach_id, std::move(a));
     recorded_[ok.attach_id] = Recorded{entry, RateMeter()};
@@ -225,7 +234,9 @@ void Attacher::on_attach_error(const proto::AttachError& e) {
     refused_.insert(e.device_id);
     auto dev = devices_.find(e.device_id);
     std::string what = dev == devices_.end() ? "device " + std::to_string(e.device_id) : describe(dev->second);
-    log::error("cannot attach %s: %s", what.c_str(), reason_text(e.reason, e.message).c_str());
+    log::write(log::Level::error,
+               dev == devices_.end() ? session_.log_fields() : device_fields(session_.log_fields(), dev->second),
+               "cannot attach %s: %s", what.c_str(), reason_text(e.reason, e.message).c_str());
 }
 
 void Attacher::on_detached(const proto::Detached& d) {
@@ -249,8 +260,8 @@ void Attacher::on_resume_ok(const proto::ResumeOk& ok) {
         session_.protocol_error("ResumeOk for attachment " + std::to_string(ok.attach_id) + ", which we did not resume");
         return;
     }
-    log::info("%s resumed: %llu URBs to send again", describe(it->second->info()).c_str(),
-              static_cast<unsigned long long>(proto::total_count(ok.missing)));
+    log::write(log::Level::info, it->second->log_fields(), "%s resumed: %llu URBs to send again",
+               describe(it->second->info()).c_str(), static_cast<unsigned long long>(proto::total_count(ok.missing)));
     it->second->on_resume_ok(ok);
 }
 
@@ -282,18 +293,19 @@ void Attacher::on_disconnected(const std::string& why, Nanos retry_in) {
         connected_ = false;
         const uint64_t caps = session_.hello_ack().capabilities;
         const Nanos grace = (caps & proto::kCapResume) ? Nanos(session_.hello_ack().grace_ms) * kMillisecond : 0;
-        log::notice("connection to %s lost (%s); reconnecting, devices stay attached for up to %s",
-                    session_.server_name().c_str(), why.c_str(), format_duration(grace).c_str());
+        log::write(log::Level::notice, session_.log_fields(),
+                   "connection to %s lost (%s); reconnecting, devices stay attached for up to %s",
+                   session_.server_name().c_str(), why.c_str(), format_duration(grace).c_str());
         // A little past the server's grace, so that a resume we still manage
         // is never refused here while the server would have taken it.
         if (grace == 0) end_all("the connection was lost and the server keeps no session");
         else grace_timer_.start(grace + kGraceMargin);
     } else if (!connected_once_) {
-        log::notice("cannot reach %s yet (%s); retrying in %s", session_.server_name().c_str(), why.c_str(),
-                    format_duration(retry_in).c_str());
+        log::write(log::Level::notice, session_.log_fields(), "cannot reach %s yet (%s); retrying in %s",
+                   session_.server_name().c_str(), why.c_str(), format_duration(retry_in).c_str());
     } else {
-        log::info("still cannot reach %s (%s); retrying in %s", session_.server_name().c_str(), why.c_str(),
-                  format_duration(retry_in).c_str());
+        log::write(log::Level::info, session_.log_fields(), "still cannot reach %s (%s); retrying in %s",
+                   session_.server_name().c_str(), why.c_str(), format_duration(retry_in).c_str());
     }
 }
 
@@ -314,8 +326,10 @@ void Attacher::end_attachment(uint32_t attach_id, const std::string& why, bool t
     std::unique_ptr<Attachment> a = std::move(it->second);
     attachments_.erase(it);
     resuming_.erase(attach_id);
-    if (auto r = a->detach_port(); !r) log::warning("%s", r.error().message.c_str());
-    if (auto r = state_.remove(a->port_number()); !r) log::warning("%s", r.error().message.c_str());
+    if (auto r = a->detach_port(); !r)
+        log::write(log::Level::warning, a->log_fields(), "%s", r.error().message.c_str());
+    if (auto r = state_.remove(a->port_number()); !r)
+        log::write(log::Level::warning, a->log_fields(), "%s", r.error().message.c_str());
     if (tell_server && session_.ready()) session_.send_control(proto::Detach{attach_id});
     say("detached " + describe(a->info()) + " from vhci port " + std::to_string(a->port_number()) + ": " + why);
     retired_.push_back(std::move(a));
@@ -360,6 +374,7 @@ Result<Session::Options> session_options(const Context& ctx, const config::PeerT
     if (!address) return address.error();
     Session::Options so;
     so.server_node = target.node;
+    so.peer_name = target.name;
     so.server_address = *address;
     if (!target.address && target.relay) so.relay_node = target.relay->node;
     so.settings = ctx.config.client;
@@ -418,8 +433,9 @@ int attach(const Context& ctx, const std::string& peer, const std::vector<std::s
             log::error("%s", r.error().message.c_str());
             return 1;
         }
-        log::notice("connecting to %s as %s", (target->node.short_string() + "@" + so.server_address.to_string()).c_str(),
-                    key->id().short_string().c_str());
+        log::write(log::Level::notice, attacher.log_fields(), "connecting to %s as %s",
+                   (target->node.short_string() + "@" + so.server_address.to_string()).c_str(),
+                   key->id().short_string().c_str());
         while (!attacher.finished()) loop.run_once(true);
         // Let the close and the last Detach reach the server.
         loop.run_until([] { return false; }, 200 * kMillisecond);

@@ -50,6 +50,7 @@ public:
     void shutdown(const std::string& why);
     bool finished() const { return finished_; }
     size_t attached_count() const { return attachments_.size(); }
+    const log::Fields& log_fields() const { return session_.log_fields(); }
 
     // Session::Owner
     void on_ready(const proto::HelloAck& ack, bool resumed) override;

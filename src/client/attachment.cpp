@@ -11,6 +11,7 @@ Attachment::Attachment(loop::Loop& loop, Session& session, proto::DeviceInfo inf
     : loop_(loop),
       session_(session),
       info_(std::move(info)),
+      fields_(device_fields(session.log_fields(), info_)),
       attach_id_(attach_id),
       port_number_(port.port()),
       on_port_closed_(std::move(on_port_closed)),
@@ -30,8 +31,9 @@ void Attachment::on_submit(usbip::CmdSubmit&& cmd) {
                                                  (cmd.base.direction == usbip::Direction::kIn ? 0x80 : 0));
     auto type = endpoints_.type_of(address);
     if (!type) {
-        log::warning("%s: the kernel submitted a URB to endpoint 0x%02x, which its descriptors do not have",
-                     describe(info_).c_str(), address);
+        log::write(log::Level::warning, fields_,
+                   "%s: the kernel submitted a URB to endpoint 0x%02x, which its descriptors do not have",
+                   describe(info_).c_str(), address);
         port_->send(usbip::error_ret_submit(usbip::submitted_urb(cmd), usbip::kEpipe));
         return;
     }
@@ -50,8 +52,8 @@ std::optional<int64_t> Attachment::stream_for_key(const StreamKey& key) {
     if (auto it = streams_.find(key); it != streams_.end()) return it->second;
     auto s = session_.open_urb_stream(proto::Bind{attach_id_, key.endpoint, key.type});
     if (!s) {
-        log::warning("%s: cannot open a stream for endpoint 0x%02x: %s", describe(info_).c_str(), key.endpoint,
-                     s.error().message.c_str());
+        log::write(log::Level::warning, fields_, "%s: cannot open a stream for endpoint 0x%02x: %s",
+                   describe(info_).c_str(), key.endpoint, s.error().message.c_str());
         return std::nullopt;
     }
     streams_[key] = *s;
@@ -146,8 +148,9 @@ void Attachment::on_urb(int64_t stream, proto::Message&& m) {
     } else if (auto* r = std::get_if<proto::UnlinkResult>(&m)) {
         apply(bridge_.on_unlink_result(key, *r));
     } else if (auto* e = std::get_if<proto::ErrorMsg>(&m)) {
-        log::warning("%s: the server refused endpoint 0x%02x: %s (%s)", describe(info_).c_str(), key.endpoint,
-                     util::printable(e->message).c_str(), proto::reason_name(e->code));
+        log::write(log::Level::warning, fields_, "%s: the server refused endpoint 0x%02x: %s (%s)",
+                   describe(info_).c_str(), key.endpoint, util::printable(e->message).c_str(),
+                   proto::reason_name(e->code));
         // The stream is dead (the server FINs it): its URBs get their answer here.
         streams_.erase(key);
         keys_.erase(stream);

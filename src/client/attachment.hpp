@@ -43,6 +43,8 @@ public:
     Attachment& operator=(const Attachment&) = delete;
 
     const proto::DeviceInfo& info() const { return info_; }
+    // The server's journal fields and this device's (USBHOP_DEVICE, USBHOP_BUSID).
+    const log::Fields& log_fields() const { return fields_; }
     uint32_t attach_id() const { return attach_id_; }
     uint32_t port_number() const { return port_number_; }
     size_t urbs_in_flight() const { return bridge_.size(); }
@@ -76,6 +78,7 @@ private:
     loop::Loop& loop_;
     Session& session_;
     proto::DeviceInfo info_;
+    log::Fields fields_;
     uint32_t attach_id_;
     uint32_t port_number_;
     OnPortClosed on_port_closed_;

@@ -71,7 +71,8 @@ public:
 
     void on_ready(const proto::HelloAck& ack, bool) override {
         if (watch_ && !(ack.capabilities & proto::kCapHotplug))
-            log::warning("%s does not send hot-plug events; showing the list only", session_->server_name().c_str());
+            log::write(log::Level::warning, session_->log_fields(),
+                       "%s does not send hot-plug events; showing the list only", session_->server_name().c_str());
         session_->send_control(proto::ListDevices{watch_ && (ack.capabilities & proto::kCapHotplug)});
     }
     void on_control(proto::Message&& m) override {
@@ -99,7 +100,8 @@ public:
             }
             std::fflush(stdout);
         } else if (auto* e = std::get_if<proto::ErrorMsg>(&m)) {
-            log::error("%s: %s", session_->server_name().c_str(), util::printable(e->message).c_str());
+            log::write(log::Level::error, session_->log_fields(), "%s: %s", session_->server_name().c_str(),
+                       util::printable(e->message).c_str());
             status_ = 1;
         }
     }
@@ -108,7 +110,8 @@ public:
     void on_urb_writable(int64_t) override {}
     void on_disconnected(const std::string& why, Nanos) override {
         if (!listed_) {
-            log::error("cannot list the devices of %s: %s", session_->server_name().c_str(), why.c_str());
+            log::write(log::Level::error, session_->log_fields(), "cannot list the devices of %s: %s",
+                       session_->server_name().c_str(), why.c_str());
             status_ = 1;
         }
         done_ = true;

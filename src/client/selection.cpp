@@ -114,4 +114,9 @@ std::string describe(const proto::DeviceInfo& d) {
     return out;
 }
 
+log::Fields device_fields(log::Fields peer, const proto::DeviceInfo& d) {
+    peer.device(vendor_of(d), product_of(d), util::printable(d.bus_path));
+    return peer;
+}
+
 }  // namespace usbhop::client

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "proto/messages.hpp"
+#include "util/log.hpp"
 #include "util/result.hpp"
 
 namespace usbhop::client {
@@ -37,6 +38,9 @@ bool selected(const std::vector<DeviceSelector>& selectors, const proto::DeviceI
 // idVendor and idProduct from the raw device descriptor (0 when it is short).
 uint16_t vendor_of(const proto::DeviceInfo& d);
 uint16_t product_of(const proto::DeviceInfo& d);
+// The server's journal fields (peer) with this device's added: USBHOP_DEVICE
+// and USBHOP_BUSID (the server's bus path, made printable: it is the peer's text).
+log::Fields device_fields(log::Fields peer, const proto::DeviceInfo& d);
 
 // "0781:5583 SanDisk Ultra Fit (1-1.2)" for lines a person reads; strings
 // from the server go through util::printable.

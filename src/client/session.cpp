@@ -64,8 +64,12 @@ Session::Session(loop::Loop& loop, const identity::NodeKey& key, Options options
       options_(std::move(options)),
       owner_(owner),
       server_name_(options_.server_node.short_string() + "@" + options_.server_address.to_string()),
+      fields_(log::Fields().peer(options_.server_node.to_string(), options_.peer_name)),
       reconnect_timer_(loop, [this] { connect(); }),
-      ping_timer_(loop, [this] { send_ping(); }) {}
+      ping_timer_(loop, [this] { send_ping(); }) {
+    // Through a relay, server_address is the relay's: the server's own is not known here.
+    if (!options_.relay_node.valid()) fields_.address(options_.server_address.to_string());
+}
 
 Session::~Session() {
     *alive_ = false;
@@ -121,7 +125,7 @@ void Session::connect() {
         return;
     }
     conn_ = *c;
-    log::debug("connecting to %s", server_name_.c_str());
+    log::write(log::Level::debug, fields_, "connecting to %s", server_name_.c_str());
 }
 
 void Session::on_established() {
@@ -189,8 +193,8 @@ void Session::dispatch(int64_t stream, bool control, proto::Message&& m) {
         attempt_ = 0;
         state_ = State::kReady;
         if (options_.settings.keep_alive > 0) ping_timer_.start(options_.settings.keep_alive, options_.settings.keep_alive);
-        log::info("connected to %s (%s, grace %u ms%s)", server_name_.c_str(), util::printable(ack->software).c_str(),
-                  ack->grace_ms, resumed ? ", session resumed" : "");
+        log::write(log::Level::info, fields_, "connected to %s (%s, grace %u ms%s)", server_name_.c_str(),
+                   util::printable(ack->software).c_str(), ack->grace_ms, resumed ? ", session resumed" : "");
         owner_.on_ready(ack_, resumed);
         return;
     }
@@ -270,7 +274,8 @@ void Session::send_ping() {
 
 void Session::protocol_error(const std::string& why) {
     if (!conn_) return;
-    log::warning("server %s broke the usbhop protocol: %s; disconnecting", server_name_.c_str(), why.c_str());
+    log::write(log::Level::warning, fields_, "server %s broke the usbhop protocol: %s; disconnecting",
+               server_name_.c_str(), why.c_str());
     if (control_ >= 0) send_control(proto::ErrorMsg{proto::Reason::kProtocol, true, 0, why});
     conn_->close(kProtocolErrorCode, why);
     // Nothing more is read from this connection.

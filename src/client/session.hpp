@@ -28,6 +28,7 @@
 #include "proto/messages.hpp"
 #include "quic/endpoint.hpp"
 #include "quic/relay_path.hpp"
+#include "util/log.hpp"
 
 namespace usbhop::client {
 
@@ -62,6 +63,7 @@ public:
 
     struct Options {
         identity::NodeId server_node;
+        std::string peer_name;                   // the [peer] name, if it came from one (USBHOP_PEER_NAME=)
         loop::SocketAddress server_address;      // the relay's, when relay_node is set
         identity::NodeId relay_node;             // valid: reach the server through this relay
         config::ClientSettings settings;
@@ -82,6 +84,8 @@ public:
     bool ready() const { return state_ == State::kReady; }
     const proto::HelloAck& hello_ack() const { return ack_; }
     const std::string& server_name() const { return server_name_; }
+    // The server's journal fields: full node ID, [peer] name, address (when direct).
+    const log::Fields& log_fields() const { return fields_; }
     quic::Connection* connection() { return conn_; }
     // The relay this session goes through (a bare node ID or a ticket), else null.
     const quic::RelayPath* relay() const { return relay_.get(); }
@@ -125,6 +129,7 @@ private:
     Options options_;
     Owner& owner_;
     std::string server_name_;
+    log::Fields fields_;
     std::unique_ptr<quic::Endpoint> endpoint_;
     std::unique_ptr<quic::RelayPath> relay_;   // destroyed before endpoint_
     quic::Connection* conn_ = nullptr;

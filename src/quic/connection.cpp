@@ -122,6 +122,16 @@ ngtcp2_callbacks make_callbacks(bool server) {
     return cb;
 }
 
+// The journal fields of a connection's peer (usbhop(1) JOURNAL FIELDS): its
+// node (or the one a client asked for) and its current address. The name
+// (authorized_keys comment) is the application's: server and client add it.
+log::Fields peer_fields(const Connection::Impl& c) {
+    log::Fields f;
+    const identity::NodeId& node = c.peer.valid() ? c.peer : c.expected;
+    if (node.valid()) f.peer(node.to_string());
+    if (c.conn) f.address(loop::SocketAddress(ngtcp2_conn_get_path(c.conn)->remote.addr).to_string());
+    return f;
+}
 }  // namespace
 
 const ngtcp2_callbacks* callbacks(bool server) {
@@ -254,8 +264,9 @@ Result<void> Connection::migrate(const loop::SocketAddress& local, const loop::S
     ngtcp2_path path{{const_cast<sockaddr*>(bound.get()), bound.size()}, to, nullptr};
     int rv = ngtcp2_conn_initiate_immediate_migration(impl_->conn, &path, now_ts());
     if (rv != 0) return make_error(std::string("cannot migrate: ") + ngtcp2_strerror(rv), rv);
-    log::info("connection to %s moves to local address %s%s", impl_->who().c_str(), bound.to_string().c_str(),
-              remote.empty() ? "" : (", server address " + remote.to_string()).c_str());
+    log::write(log::Level::info, peer_fields(*impl_), "connection to %s moves to local address %s%s",
+               impl_->who().c_str(), bound.to_string().c_str(),
+               remote.empty() ? "" : (", server address " + remote.to_string()).c_str());
     impl_->ep.schedule(impl_.get());
     return {};
 }
@@ -539,10 +550,12 @@ void Connection::Impl::report_closed(CloseInfo info) {
     closed_reported = true;
     if (!info.message.empty() && !refusal_noted) {
         switch (info.kind) {
-        case CloseInfo::Kind::handshake_failed: log::warning("%s", info.message.c_str()); break;
-        case CloseInfo::Kind::error: log::warning("%s", info.message.c_str()); break;
-        case CloseInfo::Kind::idle: log::info("%s", info.message.c_str()); break;
-        default: log::notice("%s", info.message.c_str()); break;
+        case CloseInfo::Kind::handshake_failed:
+        case CloseInfo::Kind::error:
+            log::write(log::Level::warning, peer_fields(*this), "%s", info.message.c_str());
+            break;
+        case CloseInfo::Kind::idle: log::write(log::Level::info, peer_fields(*this), "%s", info.message.c_str()); break;
+        default: log::write(log::Level::notice, peer_fields(*this), "%s", info.message.c_str()); break;
         }
     }
     // A server connection is the application's only once it was handed over.
@@ -811,9 +824,9 @@ int Connection::Impl::on_handshake_completed() {
         state = State::established;
         ep.end_half_open(this);
         peer_label = peer.short_string() + "…";
-        log::info("peer %s connected from %s (%s)", peer_label.c_str(),
-                  loop::SocketAddress(ngtcp2_conn_get_path(conn)->remote.addr).to_string().c_str(),
-                  cipher_label(gnutls_cipher_get_name(gnutls_cipher_get(tls))).c_str());
+        log::write(log::Level::info, peer_fields(*this), "peer %s connected from %s (%s)", peer_label.c_str(),
+                   loop::SocketAddress(ngtcp2_conn_get_path(conn)->remote.addr).to_string().c_str(),
+                   cipher_label(gnutls_cipher_get_name(gnutls_cipher_get(tls))).c_str());
         state_handed_over = true;
         if (ep.on_connection) ep.on_connection(*self);
         if (handlers.on_established) handlers.on_established();
@@ -827,9 +840,9 @@ int Connection::Impl::on_handshake_confirmed() {
     if (!server) {
         state = State::established;
         peer_label = peer.short_string() + "…";
-        log::info("connected to %s at %s (%s)", peer_label.c_str(),
-                  loop::SocketAddress(ngtcp2_conn_get_path(conn)->remote.addr).to_string().c_str(),
-                  cipher_label(gnutls_cipher_get_name(gnutls_cipher_get(tls))).c_str());
+        log::write(log::Level::info, peer_fields(*this), "connected to %s at %s (%s)", peer_label.c_str(),
+                   loop::SocketAddress(ngtcp2_conn_get_path(conn)->remote.addr).to_string().c_str(),
+                   cipher_label(gnutls_cipher_get_name(gnutls_cipher_get(tls))).c_str());
         if (handlers.on_established) handlers.on_established();
     }
     return 0;
@@ -905,12 +918,16 @@ int Connection::Impl::on_path_validation(uint32_t, const ngtcp2_path* path, ngtc
     loop::SocketAddress remote(path->remote.addr);
     loop::SocketAddress local(path->local.addr);
     if (res != NGTCP2_PATH_VALIDATION_RESULT_SUCCESS) {
-        log::info("%s: path %s -> %s failed validation", who().c_str(), local.to_string().c_str(),
-                  remote.to_string().c_str());
+        log::write(log::Level::info, peer_fields(*this), "%s: path %s -> %s failed validation", who().c_str(),
+                   local.to_string().c_str(), remote.to_string().c_str());
         return 0;
     }
-    if (server) log::info("peer %s moved to %s", who().c_str(), remote.to_string().c_str());
-    else log::info("path to %s now leaves from %s", who().c_str(), local.to_string().c_str());
+    if (server)
+        log::write(log::Level::info, peer_fields(*this), "peer %s moved to %s", who().c_str(),
+                   remote.to_string().c_str());
+    else
+        log::write(log::Level::info, peer_fields(*this), "path to %s now leaves from %s", who().c_str(),
+                   local.to_string().c_str());
     if (handlers.on_path_changed) handlers.on_path_changed(path_info());
     return 0;
 }

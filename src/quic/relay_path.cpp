@@ -268,8 +268,9 @@ void RelayPath::on_relay_frame(const wire::Frame& frame) {
             Session* s = find(no->session_id);
             if (!s || s->refusal == static_cast<int>(no->reason)) return;   // said once per reason
             s->refusal = static_cast<int>(no->reason);
-            log::info("relay refused session to %s…: %s%s", s->peer.short_string().c_str(), why.c_str(),
-                      no->reason == wire::RefuseReason::target_unknown ? " (retrying)" : "");
+            log::write(log::Level::info, log::Fields().peer(s->peer.to_string()), "relay refused session to %s…: %s%s",
+                       s->peer.short_string().c_str(), why.c_str(),
+                       no->reason == wire::RefuseReason::target_unknown ? " (retrying)" : "");
             return;   // CONNECT is repeated; the QUIC handshake timeout decides
         }
         if (state_ != State::register_sent) return;
@@ -310,8 +311,10 @@ void RelayPath::on_relay_frame(const wire::Frame& frame) {
                 fresh.peer = node_of(s->peer);
                 fresh.initiator = false;
                 mine = &sessions_.emplace(s->session_id, std::move(fresh)).first->second;
-                log::info("relay session %016llx from %s… at %s", static_cast<unsigned long long>(s->session_id),
-                          mine->peer.short_string().c_str(), from_wire(s->peer_address).to_string().c_str());
+                log::write(log::Level::info,
+                           log::Fields().peer(mine->peer.to_string()).address(from_wire(s->peer_address).to_string()),
+                           "relay session %016llx from %s… at %s", static_cast<unsigned long long>(s->session_id),
+                           mine->peer.short_string().c_str(), from_wire(s->peer_address).to_string().c_str());
             }
             if (mine->peer != node_of(s->peer)) return;
             // The server's QUIC sees the client at its public address on the relay label.
@@ -404,9 +407,10 @@ void RelayPath::on_path_changed(uint64_t id, const PathInfo& path) {
     if (!s || s->direct || is_relayed(path)) return;
     // ngtcp2 has validated the direct path: the relay can let go.
     s->direct = true;
-    log::notice("connection to %s… is direct now (%s -> %s, rtt %s); relay released",
-                s->peer.short_string().c_str(), path.local.to_string().c_str(), path.remote.to_string().c_str(),
-                format_duration(path.smoothed_rtt).c_str());
+    log::write(log::Level::notice, log::Fields().peer(s->peer.to_string()).address(path.remote.to_string()),
+               "connection to %s… is direct now (%s -> %s, rtt %s); relay released", s->peer.short_string().c_str(),
+               path.local.to_string().c_str(), path.remote.to_string().c_str(),
+               format_duration(path.smoothed_rtt).c_str());
     send_relay(wire::Release{id, tag_});
 }
 
@@ -440,7 +444,8 @@ void RelayPath::on_punch(const wire::Punch& p, const loop::SocketAddress& from) 
     }
     if (!s->initiator || s->migrated || s->direct) return;
     if (s->candidate.empty()) {
-        log::info("punch from %s… at %s got through", s->peer.short_string().c_str(), from.to_string().c_str());
+        log::write(log::Level::info, log::Fields().peer(s->peer.to_string()).address(from.to_string()),
+                   "punch from %s… at %s got through", s->peer.short_string().c_str(), from.to_string().c_str());
         s->candidate = from;
     }
     arm();

@@ -201,8 +201,9 @@ void Relay::Impl::on_hello(const wire::Hello& h, const loop::SocketAddress& from
     if (h.version != wire::kWireVersion) {
         // Logged at most once per address and no more often than challenges are given.
         if (refusals_logged.insert("version " + from.to_string()).second)
-            log::notice("relay: %s speaks relay wire version %u, this relay %u; ignored (upgrade usbhop there)",
-                        from.to_string().c_str(), h.version, wire::kWireVersion);
+            log::write(log::Level::notice, {{"USBHOP_ADDRESS", from.to_string()}},
+                       "relay: %s speaks relay wire version %u, this relay %u; ignored (upgrade usbhop there)",
+                       from.to_string().c_str(), h.version, wire::kWireVersion);
         drop();
         return;
     }
@@ -239,8 +240,9 @@ void Relay::Impl::on_register(const wire::RegisterNode& r, const loop::SocketAdd
     std::copy(key.id().public_key().begin(), key.id().public_key().end(), relay_key.begin());
     Bytes signed_bytes = wire::register_signed_bytes(relay_key, r.relay_nonce, r.node);
     if (!node.valid() || !identity::verify(node, signed_bytes, ByteSpan(r.signature.data(), r.signature.size()))) {
-        log::notice("relay: a registration as %s… from %s has a bad signature; refused", node.short_string().c_str(),
-                    from.to_string().c_str());
+        log::write(log::Level::notice, {{"USBHOP_PEER", node.to_string()}, {"USBHOP_ADDRESS", from.to_string()}},
+                   "relay: a registration as %s… from %s has a bad signature; refused", node.short_string().c_str(),
+                   from.to_string().c_str());
         refuse(from, wire::RefuseReason::bad_signature);
         return;
     }
@@ -265,8 +267,9 @@ void Relay::Impl::on_register(const wire::RegisterNode& r, const loop::SocketAdd
         if ((existing == nodes.end() && nodes.size() >= options.limits.max_registrations) ||
             (!same_ip && per_ip[ip] >= options.limits.max_registrations_per_address)) {
             if (per_ip[ip] == 0) per_ip.erase(ip);
-            log::info("relay: registration of %s… from %s refused: too many registrations",
-                      node.short_string().c_str(), from.to_string().c_str());
+            log::write(log::Level::info, {{"USBHOP_PEER", node.to_string()}, {"USBHOP_ADDRESS", from.to_string()}},
+                       "relay: registration of %s… from %s refused: too many registrations",
+                       node.short_string().c_str(), from.to_string().c_str());
             refuse(from, wire::RefuseReason::too_many);
             return;
         }
@@ -277,10 +280,11 @@ void Relay::Impl::on_register(const wire::RegisterNode& r, const loop::SocketAdd
             std::string old_ip = ip_key(existing->second.address);
             by_address.erase(addr_key(existing->second.address));
             if (--per_ip[old_ip] == 0) per_ip.erase(old_ip);
-            log::info("relay: node %s… moved from %s to %s", node.short_string().c_str(),
-                      existing->second.address.to_string().c_str(), from.to_string().c_str());
+            log::write(log::Level::info, {{"USBHOP_PEER", node.to_string()}, {"USBHOP_ADDRESS", from.to_string()}},
+                       "relay: node %s… moved from %s to %s", node.short_string().c_str(),
+                       existing->second.address.to_string().c_str(), from.to_string().c_str());
         } else {
-            log::write(log::Level::info, {{"NODE", node.to_string()}, {"ADDRESS", from.to_string()}},
+            log::write(log::Level::info, {{"USBHOP_PEER", node.to_string()}, {"USBHOP_ADDRESS", from.to_string()}},
                        "relay: node %s… registered from %s", node.short_string().c_str(), from.to_string().c_str());
         }
         ++per_ip[ip];
@@ -340,8 +344,10 @@ void Relay::Impl::on_connect(const wire::Connect& c, const loop::SocketAddress& 
         if (sessions.size() >= L.max_sessions || sessions_per_node[initiator] >= L.max_sessions_per_node ||
             sessions_per_node[target] >= L.max_sessions_per_node) {
             if (refusals_logged.insert("limit " + std::to_string(c.session_id)).second)
-                log::info("relay: session %s… -> %s… refused: session limit", initiator.short_string().c_str(),
-                          target.short_string().c_str());
+                log::write(log::Level::info,
+                           {{"USBHOP_PEER", initiator.to_string()}, {"USBHOP_PEER", target.to_string()}},
+                           "relay: session %s… -> %s… refused: session limit", initiator.short_string().c_str(),
+                           target.short_string().c_str());
             refuse(from, wire::RefuseReason::too_many, c.session_id);
             return;
         }
@@ -354,10 +360,10 @@ void Relay::Impl::on_connect(const wire::Connect& c, const loop::SocketAddress& 
         ++sessions_per_node[initiator];
         ++sessions_per_node[target];
         stats.sessions = sessions.size();
-        log::write(log::Level::info, {{"NODE", initiator.to_string()}, {"PEER", target.to_string()}},
-                   "relay: session %016llx opened: %s… (%s) -> %s… (%s)",
-                   static_cast<unsigned long long>(c.session_id), initiator.short_string().c_str(),
-                   from.to_string().c_str(), target.short_string().c_str(),
+        // Both nodes: `journalctl USBHOP_PEER=<id>` finds the session from either side.
+        log::write(log::Level::info, {{"USBHOP_PEER", initiator.to_string()}, {"USBHOP_PEER", target.to_string()}},
+                   "relay: session %016llx opened: %s… (%s) -> %s… (%s)", static_cast<unsigned long long>(c.session_id),
+                   initiator.short_string().c_str(), from.to_string().c_str(), target.short_string().c_str(),
                    t->second.address.to_string().c_str());
     }
     Session& sess = s->second;
@@ -433,9 +439,10 @@ void Relay::Impl::end_session(uint64_t id, const char* why) {
     auto s = sessions.find(id);
     if (s == sessions.end()) return;
     const SessionStats& st = s->second.stats;
-    log::info("relay: session %016llx (%s… -> %s…) %s; %s forwarded", static_cast<unsigned long long>(id),
-              st.initiator.short_string().c_str(), st.target.short_string().c_str(), why,
-              format_bytes(st.bytes_forwarded).c_str());
+    log::write(log::Level::info, {{"USBHOP_PEER", st.initiator.to_string()}, {"USBHOP_PEER", st.target.to_string()}},
+               "relay: session %016llx (%s… -> %s…) %s; %s forwarded", static_cast<unsigned long long>(id),
+               st.initiator.short_string().c_str(), st.target.short_string().c_str(), why,
+               format_bytes(st.bytes_forwarded).c_str());
     for (const identity::NodeId& n : {st.initiator, st.target})
         if (--sessions_per_node[n] == 0) sessions_per_node.erase(n);
     sessions.erase(s);
@@ -445,8 +452,10 @@ void Relay::Impl::end_session(uint64_t id, const char* why) {
 void Relay::Impl::unregister(const identity::NodeId& node, const char* why) {
     auto it = nodes.find(node);
     if (it == nodes.end()) return;
-    log::info("relay: node %s… at %s unregistered: %s", node.short_string().c_str(),
-              it->second.address.to_string().c_str(), why);
+    log::write(log::Level::info,
+               {{"USBHOP_PEER", node.to_string()}, {"USBHOP_ADDRESS", it->second.address.to_string()}},
+               "relay: node %s… at %s unregistered: %s", node.short_string().c_str(),
+               it->second.address.to_string().c_str(), why);
     std::string ip = ip_key(it->second.address);
     by_address.erase(addr_key(it->second.address));
     if (--per_ip[ip] == 0) per_ip.erase(ip);

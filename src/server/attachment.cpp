@@ -14,7 +14,7 @@ uint8_t stream_key(uint8_t endpoint, proto::TransferType type) {
 }
 
 Attachment::Attachment(loop::Loop& loop, usb::Host& host, const usb::DeviceInfo& device, uint32_t attach_id,
-                       bool retain, bool force, std::string peer_label)
+                       bool retain, bool force, std::string peer_label, log::Fields peer_fields)
     : host_(host),
       device_(device.id),
       wire_device_id_(server::wire_device_id(device)),
@@ -22,6 +22,7 @@ Attachment::Attachment(loop::Loop& loop, usb::Host& host, const usb::DeviceInfo&
       attach_id_(attach_id),
       force_(force),
       peer_label_(std::move(peer_label)),
+      fields_(std::move(peer_fields.device(device.vendor, device.product, device.path))),
       ledger_(retain),
       settle_timer_(loop, [this] { release_held(false); }) {}
 
@@ -41,8 +42,7 @@ void Attachment::on_claim_done(const std::optional<Error>& error) {
         return;
     }
     state_ = State::active;
-    log::write(log::Level::info, {{"PEER", peer_label_}, {"DEVICE", path_}}, "%s attached by %s", path_.c_str(),
-               peer_label_.c_str());
+    log::write(log::Level::info, fields_, "%s attached by %s", path_.c_str(), peer_label_.c_str());
     if (release_wanted_) begin_release();
 }
 
@@ -63,7 +63,7 @@ void Attachment::begin_release() {
     if (auto r = host_.release(device_); !r) {
         // Only possible when usb::Host has begun a release itself (unplug):
         // its DeviceLeft will come and end the attachment.
-        log::debug("%s: release: %s", path_.c_str(), r.error().message.c_str());
+        log::write(log::Level::debug, fields_, "%s: release: %s", path_.c_str(), r.error().message.c_str());
     }
 }
 
@@ -71,8 +71,8 @@ void Attachment::on_release_done() {
     if (state_ != State::releasing) return;
     release_held(false);
     state_ = State::ended;
-    log::write(log::Level::info, {{"PEER", peer_label_}, {"DEVICE", path_}}, "%s detached from %s (%s)",
-               path_.c_str(), peer_label_.c_str(), proto::reason_name(end_reason_));
+    log::write(log::Level::info, fields_, "%s detached from %s (%s)", path_.c_str(), peer_label_.c_str(),
+               proto::reason_name(end_reason_));
 }
 
 void Attachment::on_device_left() {
@@ -85,8 +85,7 @@ void Attachment::on_device_left() {
         end_message_ = path_ + " was unplugged from the server";
     }
     state_ = State::ended;
-    log::write(log::Level::notice, {{"PEER", peer_label_}, {"DEVICE", path_}}, "%s unplugged while attached by %s",
-               path_.c_str(), peer_label_.c_str());
+    log::write(log::Level::notice, fields_, "%s unplugged while attached by %s", path_.c_str(), peer_label_.c_str());
 }
 
 Result<void> Attachment::check_bind(uint8_t endpoint, proto::TransferType type) const {
@@ -136,8 +135,8 @@ Result<void> Attachment::submit(uint8_t key, proto::Submit&& s) {
     urb.iso_lengths = std::move(s.iso_packets);
     size_t iso_count = urb.iso_lengths.size();
     if (auto r = host_.submit(device_, std::move(urb)); !r) {
-        log::write(log::Level::debug, {{"PEER", peer_label_}, {"DEVICE", path_}}, "URB %llu refused: %s",
-                   static_cast<unsigned long long>(s.seqnum), r.error().message.c_str());
+        log::write(log::Level::debug, fields_, "URB %llu refused: %s", static_cast<unsigned long long>(s.seqnum),
+                   r.error().message.c_str());
         proto::Complete c;
         c.seqnum = s.seqnum;
         c.status = host_.device(device_) ? from_submit_errno(r.error().code) : proto::UrbStatus::kNoDevice;

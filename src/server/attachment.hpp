@@ -21,6 +21,7 @@
 #include "proto/messages.hpp"
 #include "server/urb_ledger.hpp"
 #include "usb/host.hpp"
+#include "util/log.hpp"
 
 namespace usbhop::server {
 
@@ -48,8 +49,10 @@ public:
     // and the hot-plug event follows (udev) a little later.
     static constexpr Nanos kUnplugSettle = 1500 * kMillisecond;
 
+    // peer_label names the peer in messages; peer_fields are its journal
+    // fields, to which the attachment adds the device's.
     Attachment(loop::Loop& loop, usb::Host& host, const usb::DeviceInfo& device, uint32_t attach_id, bool retain,
-               bool force, std::string peer_label);
+               bool force, std::string peer_label, log::Fields peer_fields);
     Attachment(const Attachment&) = delete;
     Attachment& operator=(const Attachment&) = delete;
 
@@ -85,6 +88,8 @@ public:
     usb::DeviceId device() const { return device_; }
     uint32_t wire_device_id() const { return wire_device_id_; }
     const std::string& path() const { return path_; }
+    // The peer's journal fields and the device's (USBHOP_DEVICE, USBHOP_BUSID).
+    const log::Fields& log_fields() const { return fields_; }
     proto::Reason end_reason() const { return end_reason_; }
     const std::string& end_message() const { return end_message_; }
     const std::optional<Error>& claim_error() const { return claim_error_; }
@@ -110,6 +115,7 @@ private:
     uint32_t attach_id_;
     bool force_;
     std::string peer_label_;
+    log::Fields fields_;
     State state_ = State::claiming;
     bool release_wanted_ = false;  // end() came while claiming
     bool device_gone_ = false;

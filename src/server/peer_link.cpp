@@ -9,8 +9,12 @@ namespace {
 bool client_bidi(int64_t id) { return (id & 0x3) == 0; }
 }  // namespace
 
-PeerLink::PeerLink(quic::Connection& connection, PeerHost& host)
-    : conn_(connection), host_(host), peer_(connection.peer()), label_(connection.peer().short_string()) {
+PeerLink::PeerLink(quic::Connection& connection, PeerHost& host, log::Fields fields)
+    : conn_(connection),
+      host_(host),
+      peer_(connection.peer()),
+      label_(connection.peer().short_string()),
+      fields_(std::move(fields)) {
     quic::Handlers h;
     h.on_stream_data = [this](int64_t id, ByteSpan data, bool fin) { on_stream_data(id, data, fin); };
     h.on_writable = [this](int64_t id) { on_writable(id); };
@@ -185,7 +189,7 @@ bool PeerLink::handle_control(proto::Message&& m) {
             } else if constexpr (std::is_same_v<T, proto::Pong>) {
                 // keep-alive answered; QUIC tracks liveness
             } else if constexpr (std::is_same_v<T, proto::ErrorMsg>) {
-                log::write(log::Level::warning, {{"PEER", label_}}, "%s reports %s: %s", label_.c_str(),
+                log::write(log::Level::warning, fields_, "%s reports %s: %s", label_.c_str(),
                            proto::reason_name(msg.code), util::printable(msg.message).c_str());
                 if (msg.fatal) close(proto::Reason::kNone, "the client reported a fatal error");
             } else {
@@ -255,7 +259,7 @@ bool PeerLink::handle_urb(Stream& s, proto::Message&& m) {
     }
     if (std::holds_alternative<proto::Pong>(m)) return true;
     if (auto* err = std::get_if<proto::ErrorMsg>(&m)) {
-        log::write(log::Level::warning, {{"PEER", label_}}, "%s reports on a URB stream %s: %s", label_.c_str(),
+        log::write(log::Level::warning, fields_, "%s reports on a URB stream %s: %s", label_.c_str(),
                    proto::reason_name(err->code), util::printable(err->message).c_str());
         return true;
     }
@@ -412,7 +416,7 @@ size_t PeerLink::backlog() const {
 
 void PeerLink::fail(proto::Reason reason, const std::string& message) {
     if (closing_) return;
-    log::write(log::Level::warning, {{"PEER", label_}}, "disconnecting %s: %s", label_.c_str(), message.c_str());
+    log::write(log::Level::warning, fields_, "disconnecting %s: %s", label_.c_str(), message.c_str());
     if (reason == proto::Reason::kProtocol || reason == proto::Reason::kBusy)
         send_control(proto::ErrorMsg{reason, true, 0, message});
     closing_ = true;

@@ -19,6 +19,7 @@
 #include "quic/endpoint.hpp"
 #include "server/attachment.hpp"
 #include "server/session.hpp"
+#include "util/log.hpp"
 
 namespace usbhop::server {
 
@@ -56,13 +57,15 @@ public:
     // its Submits are no longer read (as for §10's limits) until QUIC drains.
     static constexpr size_t kMaxQueuedResults = 16u << 20;
 
-    PeerLink(quic::Connection& connection, PeerHost& host);
+    // fields: the peer's journal fields (full ID, authorized_keys comment, address).
+    PeerLink(quic::Connection& connection, PeerHost& host, log::Fields fields);
     ~PeerLink();
     PeerLink(const PeerLink&) = delete;
     PeerLink& operator=(const PeerLink&) = delete;
 
     const identity::NodeId& peer() const { return peer_; }
     const std::string& label() const { return label_; }
+    const log::Fields& log_fields() const { return fields_; }
     Session* session() const { return session_; }
     void set_session(Session* session) { session_ = session; }
     bool closing() const { return closing_; }
@@ -126,6 +129,7 @@ private:
     PeerHost& host_;
     identity::NodeId peer_;
     std::string label_;
+    log::Fields fields_;
     Session* session_ = nullptr;
     Phase phase_ = Phase::awaiting_hello;
     bool closing_ = false;

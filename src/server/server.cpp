@@ -114,6 +114,11 @@ private:
     std::string expand(const std::string& path) const { return config::expand_home(path, options_.home); }
     void on_connection(quic::Connection& connection);
     bool trusted(const identity::NodeId& node) const { return keys_.contains(node); }
+    // A peer's journal fields: full ID, authorized_keys comment, address.
+    log::Fields peer_fields(const identity::NodeId& node, const loop::SocketAddress& address) const {
+        const config::AuthorizedKey* key = keys_.find(node);
+        return std::move(log::Fields().peer(node.to_string(), key ? key->comment : "").address(address.to_string()));
+    }
 
     void on_usb_wake();
     void on_usb_event(usb::Event& event);
@@ -222,10 +227,10 @@ Result<void> Server::start() {
 }
 
 void Server::on_connection(quic::Connection& connection) {
-    auto link = std::make_unique<PeerLink>(connection, *this);
+    auto link = std::make_unique<PeerLink>(connection, *this, peer_fields(connection.peer(), connection.path().remote));
     PeerLink& l = *link;
     links_[&l] = std::move(link);
-    log::write(log::Level::debug, {{"PEER", l.label()}}, "%s connected from %s", l.label().c_str(),
+    log::write(log::Level::debug, l.log_fields(), "%s connected from %s", l.label().c_str(),
                connection.path().remote.to_string().c_str());
     if (stopping_) {
         l.close(proto::Reason::kShuttingDown, "the server is stopping");
@@ -299,7 +304,7 @@ Session* Server::open_session(PeerLink& link, const proto::Hello& hello) {
                        : 0;
     ack.software = "usbhop " USBHOP_VERSION;
     link.send_control(ack);
-    log::write(log::Level::info, {{"PEER", link.label()}}, "%s %s session (%s)", link.label().c_str(),
+    log::write(log::Level::info, link.log_fields(), "%s %s session (%s)", link.label().c_str(),
                resumed ? "resumed its" : "started a", util::printable(hello.software).c_str());
     update_status();
     return session;
@@ -349,12 +354,14 @@ const usb::DeviceInfo* Server::device_by_wire_id(uint32_t wire_id) const {
 
 void Server::attach(Session& session, uint32_t device_id) {
     PeerLink* link = session.link();
+    const usb::DeviceInfo* d = device_by_wire_id(device_id);
     auto refuse = [&](proto::Reason reason, std::string holder, std::string message) {
-        log::write(log::Level::info, {{"PEER", session.label()}}, "%s cannot attach device %u:%u: %s",
-                   session.label().c_str(), device_id >> 16, device_id & 0xffff, message.c_str());
+        log::Fields fields = session.log_fields();
+        if (d) fields.device(d->vendor, d->product, d->path);
+        log::write(log::Level::info, fields, "%s cannot attach device %u:%u: %s", session.label().c_str(),
+                   device_id >> 16, device_id & 0xffff, message.c_str());
         if (link) link->send_control(proto::AttachError{device_id, reason, std::move(holder), std::move(message)});
     };
-    const usb::DeviceInfo* d = device_by_wire_id(device_id);
     if (!d || !host_) return refuse(proto::Reason::kNotFound, "", "no device " + std::to_string(device_id >> 16) + ":" +
                                                                      std::to_string(device_id & 0xffff) + " on this server");
     const config::ExportRule* rule = rule_for_peer(config_.shares, *d, session.peer());
@@ -369,13 +376,13 @@ void Server::attach(Session& session, uint32_t device_id) {
         return refuse(proto::Reason::kInUse, who, d->path + " is in use by " + who + " since " + h->second.since);
     }
     auto a = std::make_unique<Attachment>(loop_, *host_, *d, session.next_attach_id(), session.resumable(), rule->force,
-                                          session.label());
+                                          session.label(), session.log_fields());
     if (auto started = a->start(); !started)
         return refuse(proto::Reason::kClaimFailed, "", started.error().message);
     Attachment& att = session.add(std::move(a));
     holders_[d->id] = Holding{&session, &att, clock_now()};
-    log::write(log::Level::info, {{"PEER", session.label()}, {"DEVICE", d->path}}, "%s claims %s for %s",
-               "serve", d->path.c_str(), session.label().c_str());
+    log::write(log::Level::info, att.log_fields(), "%s claims %s for %s", "serve", d->path.c_str(),
+               session.label().c_str());
 }
 
 void Server::settle(Session& session) {
@@ -390,8 +397,7 @@ void Server::settle(Session& session) {
                 // usb::Host's claim errors already begin with the bus path.
                 link->send_control(proto::AttachError{a.wire_device_id(), proto::Reason::kClaimFailed, "",
                                                       a.claim_error()->message});
-            log::write(log::Level::warning, {{"PEER", session.label()}, {"DEVICE", a.path()}}, "cannot claim %s",
-                       a.claim_error()->message.c_str());
+            log::write(log::Level::warning, a.log_fields(), "cannot claim %s", a.claim_error()->message.c_str());
         } else if (link) {
             link->send_control(proto::Detached{id, a.end_reason(), a.end_message()});
             link->finish_streams(id);
@@ -461,7 +467,7 @@ void Server::on_usb_event(usb::Event& event) {
 void Server::on_arrived(const usb::DeviceInfo& info) {
     devices_[info.id] = info;
     const usb::DeviceInfo& d = devices_[info.id];
-    log::write(log::Level::info, {{"DEVICE", d.path}}, "USB device %s (%04x:%04x %s) plugged in%s", d.path.c_str(),
+    log::write(log::Level::info, usb::log_fields(d), "USB device %s (%04x:%04x %s) plugged in%s", d.path.c_str(),
                d.vendor, d.product, util::printable(d.product_name).c_str(),
                matching_rules(config_.shares, d).empty() ? "" : ", shared");
     for (auto& [token, s] : sessions_) {
@@ -487,7 +493,7 @@ void Server::on_left(usb::DeviceId id) {
         if (!s->watching || !s->link()) continue;
         if (rule_for_peer(config_.shares, gone, s->peer())) s->link()->send_control(proto::DeviceLeft{wire_device_id(gone)});
     }
-    log::write(log::Level::info, {{"DEVICE", gone.path}}, "USB device %s unplugged", gone.path.c_str());
+    log::write(log::Level::info, usb::log_fields(gone), "USB device %s unplugged", gone.path.c_str());
     update_status();
 }
 
@@ -581,7 +587,7 @@ void Server::reload() {
     // Peers no longer trusted: everything of theirs ends, their connection closes.
     for (auto& [token, s] : sessions_) {
         if (trusted(s->peer()) || s->state() == Session::State::expired) continue;
-        log::write(log::Level::notice, {{"PEER", s->label()}}, "%s is no longer in authorized_keys; disconnecting it",
+        log::write(log::Level::notice, s->log_fields(), "%s is no longer in authorized_keys; disconnecting it",
                    s->label().c_str());
         for (const auto& [id, a] : s->attachments()) a->end(proto::Reason::kNotAuthorized, "this node is no longer trusted");
         settle(*s);
@@ -596,8 +602,8 @@ void Server::reload() {
     for (auto& [id, h] : holders_) {
         auto d = devices_.find(id);
         if (d == devices_.end() || rule_for_peer(config_.shares, d->second, h.session->peer())) continue;
-        log::write(log::Level::notice, {{"PEER", h.session->label()}, {"DEVICE", d->second.path}},
-                   "%s is no longer shared with %s; detaching it", d->second.path.c_str(), h.session->label().c_str());
+        log::write(log::Level::notice, h.attachment->log_fields(), "%s is no longer shared with %s; detaching it",
+                   d->second.path.c_str(), h.session->label().c_str());
         h.attachment->end(proto::Reason::kNotShared, d->second.path + " is no longer shared with this node");
         touched.insert(h.session);
     }

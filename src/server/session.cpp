@@ -1,5 +1,6 @@
 #include "server/session.hpp"
 
+#include "server/peer_link.hpp"
 #include "util/log.hpp"
 
 namespace usbhop::server {
@@ -12,8 +13,8 @@ Session::Session(loop::Loop& loop, identity::NodeId peer, proto::Token token, ui
       caps_(capabilities),
       grace_(grace),
       grace_timer_(loop, [this] {
-          log::write(log::Level::notice, {{"PEER", label_}}, "%s did not come back within %s; its session ends",
-                     label_.c_str(), format_duration(grace_).c_str());
+          log::write(log::Level::notice, fields_, "%s did not come back within %s; its session ends", label_.c_str(),
+                     format_duration(grace_).c_str());
           expire();
       }),
       on_expired_(std::move(on_expired)) {}
@@ -21,6 +22,7 @@ Session::Session(loop::Loop& loop, identity::NodeId peer, proto::Token token, ui
 void Session::connect(PeerLink& link, uint64_t capabilities, bool resumed) {
     grace_timer_.stop();
     link_ = &link;
+    fields_ = link.log_fields();
     caps_ = capabilities;
     state_ = State::connected;
     watching = false;
@@ -43,8 +45,8 @@ void Session::disconnect(PeerLink& link) {
     }
     state_ = State::waiting;
     if (!attachments_.empty())
-        log::write(log::Level::info, {{"PEER", label_}}, "%s disconnected; its %zu device(s) stay claimed for %s",
-                   label_.c_str(), attachments_.size(), format_duration(grace_).c_str());
+        log::write(log::Level::info, fields_, "%s disconnected; its %zu device(s) stay claimed for %s", label_.c_str(),
+                   attachments_.size(), format_duration(grace_).c_str());
     grace_timer_.start(grace_);
 }
 

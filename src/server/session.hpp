@@ -19,6 +19,7 @@
 #include "loop/loop.hpp"
 #include "proto/messages.hpp"
 #include "server/attachment.hpp"
+#include "util/log.hpp"
 
 namespace usbhop::server {
 
@@ -35,6 +36,8 @@ public:
 
     const identity::NodeId& peer() const { return peer_; }
     const std::string& label() const { return label_; }  // short node ID
+    // The journal fields of the peer, as its latest connection gave them.
+    const log::Fields& log_fields() const { return fields_; }
     const proto::Token& token() const { return token_; }
     uint64_t capabilities() const { return caps_; }
     bool resumable() const { return caps_ & proto::kCapResume; }
@@ -68,6 +71,7 @@ public:
 private:
     identity::NodeId peer_;
     std::string label_;
+    log::Fields fields_;
     proto::Token token_;
     uint64_t caps_;
     Nanos grace_;

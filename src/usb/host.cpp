@@ -261,8 +261,8 @@ struct Host::Impl {
             s.alts.clear();
         }
         if (i.rc != 0)
-            log::debug("usb: %s: %s failed: %s", s.info.path.c_str(), to_string(i.what.kind),
-                       libusb_error_text(i.rc).c_str());
+            log::write(log::Level::debug, log_fields(s.info), "usb: %s: %s failed: %s", s.info.path.c_str(),
+                       to_string(i.what.kind), libusb_error_text(i.rc).c_str());
         if (!s.present && d.status != Status::completed) d.status = Status::no_device;
         out.push_back(std::move(d));
         after_transfer(i.id);
@@ -292,7 +292,8 @@ struct Host::Impl {
             begin_release(c.id, s);
             return;
         }
-        log::info("usb: %s claimed (%04x:%04x)", s.info.path.c_str(), s.info.vendor, s.info.product);
+        log::write(log::Level::info, log_fields(s.info), "usb: %s claimed (%04x:%04x)", s.info.path.c_str(),
+                   s.info.vendor, s.info.product);
         push_op_done(out, c.id, DeviceOp::claim, std::nullopt);
     }
 
@@ -301,8 +302,10 @@ struct Host::Impl {
         s.state = State::idle;
         s.alts.clear();
         s.config = s.info.active_config;
-        if (s.present) log::info("usb: %s given back to this machine", s.info.path.c_str());
-        else log::info("usb: %s closed: the device is gone", s.info.path.c_str());
+        if (s.present)
+            log::write(log::Level::info, log_fields(s.info), "usb: %s given back to this machine", s.info.path.c_str());
+        else
+            log::write(log::Level::info, log_fields(s.info), "usb: %s closed: the device is gone", s.info.path.c_str());
         if (s.release_requested) {
             s.release_requested = false;
             if (s.present) push_op_done(out, r.id, DeviceOp::release, std::nullopt);
@@ -421,7 +424,8 @@ Host::~Host() {
     for (auto& [id, s] : m.slots) {
         if (s.inflight.empty()) continue;
         // libusb still owns these transfers; freeing them would be worse than leaking.
-        log::error("usb: %s: %zu transfers never completed; leaving them to libusb", s.info.path.c_str(),
+        log::write(log::Level::error, log_fields(s.info),
+                   "usb: %s: %zu transfers never completed; leaving them to libusb", s.info.path.c_str(),
                    s.inflight.size());
         for (auto& [seq, t] : s.inflight) {
             (void)t->xfer.release();

@@ -81,7 +81,8 @@ int OpenDevice::set_configuration(uint8_t value) {
     int rc = libusb_set_configuration(handle_, value);
     int now = 0;
     if (libusb_get_configuration(handle_, &now) == 0) config_ = static_cast<uint8_t>(now);
-    if (auto claimed = claim_all(); !claimed) log::warning("%s", claimed.error().message.c_str());
+    if (auto claimed = claim_all(); !claimed)
+        log::write(log::Level::warning, log::Fields().busid(path_), "%s", claimed.error().message.c_str());
     return rc;
 }
 
@@ -100,14 +101,15 @@ void OpenDevice::release(bool reset_device, bool present) {
         if (reset_device) {
             int rc = libusb_reset_device(handle_);
             if (rc != 0 && rc != LIBUSB_ERROR_NOT_FOUND && rc != LIBUSB_ERROR_NO_DEVICE)
-                log::warning("%s: reset on release failed: %s", path_.c_str(), libusb_error_text(rc).c_str());
+                log::write(log::Level::warning, log::Fields().busid(path_), "%s: reset on release failed: %s",
+                           path_.c_str(), libusb_error_text(rc).c_str());
         }
         int now = 0;
         if (original_config_ != 0 && libusb_get_configuration(handle_, &now) == 0 && now != original_config_) {
             int rc = libusb_set_configuration(handle_, original_config_);
             if (rc != 0)
-                log::warning("%s: cannot restore configuration %u: %s", path_.c_str(), original_config_,
-                             libusb_error_text(rc).c_str());
+                log::write(log::Level::warning, log::Fields().busid(path_), "%s: cannot restore configuration %u: %s",
+                           path_.c_str(), original_config_, libusb_error_text(rc).c_str());
         }
         // Every interface, not only those we detached: the device should look
         // freshly plugged to this machine. "No driver wants it" and "already
@@ -115,7 +117,8 @@ void OpenDevice::release(bool reset_device, bool present) {
         for (uint8_t intf : active_interfaces(dev_.get())) {
             int rc = libusb_attach_kernel_driver(handle_, intf);
             if (rc != 0 && rc != LIBUSB_ERROR_NOT_FOUND && rc != LIBUSB_ERROR_BUSY && rc != LIBUSB_ERROR_NO_DEVICE)
-                log::debug("%s: interface %u: kernel driver not re-attached: %s", path_.c_str(), intf,
+                log::write(log::Level::debug, log::Fields().busid(path_),
+                           "%s: interface %u: kernel driver not re-attached: %s", path_.c_str(), intf,
                            libusb_error_text(rc).c_str());
         }
     }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "util/bytes.hpp"
+#include "util/log.hpp"
 #include "util/result.hpp"
 
 namespace usbhop::usb {
@@ -91,6 +92,11 @@ struct DeviceInfo {
     std::vector<uint8_t> interface_classes() const;
     const Configuration* configuration(uint8_t value) const;
 };
+
+// A device's journal fields: USBHOP_DEVICE (vid:pid) and USBHOP_BUSID.
+inline log::Fields log_fields(const DeviceInfo& d) {
+    return std::move(log::Fields().device(d.vendor, d.product, d.path));
+}
 
 struct IsoPacket {
     uint32_t offset = 0;  // where this packet starts in the URB's (uncompacted) buffer

@@ -133,7 +133,8 @@ DeviceInfo UsbThread::describe(libusb_device* dev, DeviceId id) {
             for (const Bytes& c : split->configurations) {
                 auto parsed = parse_configuration(c);
                 if (!parsed) {
-                    log::warning("%s: %s", info.path.c_str(), parsed.error().message.c_str());
+                    log::write(log::Level::warning, log_fields(info), "%s: %s", info.path.c_str(),
+                               parsed.error().message.c_str());
                     continue;
                 }
                 info.configurations.push_back(std::move(*parsed));
@@ -248,7 +249,8 @@ void UsbThread::arrive(libusb_device* dev) {
     DeviceId id = next_id_++;
     known_.emplace(dev, std::make_pair(DeviceRef(dev), id));
     DeviceInfo info = describe(dev, id);
-    log::debug("usb: %s arrived (%04x:%04x, id %u)", info.path.c_str(), info.vendor, info.product, id);
+    log::write(log::Level::debug, log_fields(info), "usb: %s arrived (%04x:%04x, id %u)", info.path.c_str(),
+               info.vendor, info.product, id);
     sink_.arrived(std::move(info), DeviceRef(dev));
 }
 
@@ -261,7 +263,7 @@ void UsbThread::leave(libusb_device* dev) {
     std::string path =
         format_bus_path(libusb_get_bus_number(dev), std::span<const uint8_t>(ports, n > 0 ? size_t(n) : 0));
     known_.erase(it);
-    log::debug("usb: %s left (id %u)", path.c_str(), id);
+    log::write(log::Level::debug, log::Fields().busid(path), "usb: %s left (id %u)", path.c_str(), id);
     sink_.left(id, std::move(path));
 }
 

@@ -1,5 +1,7 @@
 #include "util/log.hpp"
 
+#include "util/printable.hpp"
+
 #include <sys/stat.h>
 #include <systemd/sd-journal.h>
 #include <unistd.h>
@@ -35,14 +37,46 @@ Level threshold() { return g_threshold; }
 bool enabled(Level level) { return static_cast<int>(level) <= static_cast<int>(g_threshold); }
 void init() { g_journal = stderr_is_journal(); }
 
+Fields& Fields::set(std::string_view name, std::string value) {
+    for (Field& f : items_)
+        if (f.name == name) {
+            f.value = std::move(value);
+            return *this;
+        }
+    items_.push_back(Field{name, std::move(value)});
+    return *this;
+}
+
+Fields& Fields::peer(std::string node_id, std::string_view name) {
+    set("USBHOP_PEER", std::move(node_id));
+    if (!name.empty()) set("USBHOP_PEER_NAME", util::printable(name));
+    return *this;
+}
+
+Fields& Fields::address(std::string address) { return set("USBHOP_ADDRESS", std::move(address)); }
+
+Fields& Fields::device(uint16_t vendor, uint16_t product, std::string busid) {
+    set("USBHOP_DEVICE", util::hex4(vendor) + ":" + util::hex4(product));
+    return set("USBHOP_BUSID", std::move(busid));
+}
+
+Fields& Fields::busid(std::string busid) { return set("USBHOP_BUSID", std::move(busid)); }
+
 void write(Level level, std::initializer_list<Field> fields, const char* fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    vwrite(level, fields, fmt, ap);
+    vwrite(level, std::span<const Field>(fields.begin(), fields.size()), fmt, ap);
     va_end(ap);
 }
 
-void vwrite(Level level, std::initializer_list<Field> fields, const char* fmt, va_list ap) {
+void write(Level level, const Fields& fields, const char* fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vwrite(level, fields.items(), fmt, ap);
+    va_end(ap);
+}
+
+void vwrite(Level level, std::span<const Field> fields, const char* fmt, va_list ap) {
     if (!enabled(level)) return;
     char buf[2048];
     vsnprintf(buf, sizeof buf, fmt, ap);

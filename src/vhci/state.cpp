@@ -236,8 +236,9 @@ Result<std::vector<AttachedDevice>> StateDir::prune(const std::vector<PortStatus
             live.push_back(std::move(d));
             continue;
         }
-        log::info("removing stale entry for vhci port %u (%04x:%04x from %s): %s", d.port, d.vendor, d.product,
-                  d.peer.c_str(), staleness_reason(s));
+        log::write(log::Level::info, log::Fields().peer(d.peer).device(d.vendor, d.product, d.bus_path),
+                   "removing stale entry for vhci port %u (%04x:%04x from %s): %s", d.port, d.vendor, d.product,
+                   d.peer.c_str(), staleness_reason(s));
         if (auto r = remove(d.port); !r) return r.error();
     }
     return live;
