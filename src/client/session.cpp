@@ -11,6 +11,7 @@ namespace usbhop::client {
 namespace {
 
 constexpr uint64_t kProtocolErrorCode = static_cast<uint64_t>(proto::Reason::kProtocol);
+constexpr uint64_t kMaxServerStreams = 4;  // see Session::start
 
 bool is_zero(const proto::Token& t) {
     for (std::byte b : t)
@@ -85,6 +86,9 @@ Result<void> Session::start() {
     qc.keep_alive = options_.settings.keep_alive;
     qc.max_udp_payload = options_.settings.max_udp_payload;
     qc.handshake_timeout = options_.handshake_timeout;
+    // A server never opens a stream (protocol.md §1): the few it may open at
+    // once are refused one by one (on_stream_opened), and cost no more than this.
+    qc.max_streams = kMaxServerStreams;
     const char* any = options_.server_address.family() == AF_INET6 ? "[::]:0" : "0.0.0.0:0";
     auto bind = loop::SocketAddress::parse(any);
     if (!bind) return bind.error();

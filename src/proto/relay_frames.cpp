@@ -6,8 +6,8 @@ namespace usbhop::proto::relay {
 
 namespace {
 
-constexpr std::string_view kChallengeContext = "usbhop relay challenge v2";
-constexpr std::string_view kRegisterContext = "usbhop relay register v2";
+constexpr std::string_view kChallengeContext = "usbhop relay challenge v3";
+constexpr std::string_view kRegisterContext = "usbhop relay register v3";
 
 template <size_t N>
 bool get_array(ByteReader& r, std::array<std::byte, N>& out) {
@@ -104,6 +104,7 @@ Result<Frame> decode(ByteSpan datagram) {
             uint8_t reason = 0;
             r.get_u8(reason);
             r.get_u64(f.session_id);
+            get_array(r, f.echo);
             if (r.ok() && (reason < 1 || reason > 7)) return bad("REFUSED has unknown reason " + std::to_string(reason));
             f.reason = static_cast<RefuseReason>(reason);
             return finish(r, f, "REFUSED");
@@ -130,6 +131,7 @@ Result<Frame> decode(ByteSpan datagram) {
         case FrameType::forward: {
             Forward f;
             r.get_u64(f.session_id);
+            get_array(r, f.tag);
             if (!r.ok()) return bad("FORWARD is truncated");
             f.packet = r.rest();
             if (f.packet.empty()) return bad("FORWARD carries no packet");
@@ -200,6 +202,7 @@ Bytes encode(const Frame& frame) {
                 w.put_u8(static_cast<uint8_t>(FrameType::refused));
                 w.put_u8(static_cast<uint8_t>(f.reason));
                 w.put_u64(f.session_id);
+                put_array(w, f.echo);
             } else if constexpr (std::is_same_v<T, Connect>) {
                 w.put_u8(static_cast<uint8_t>(FrameType::connect));
                 w.put_u64(f.session_id);
@@ -213,7 +216,7 @@ Bytes encode(const Frame& frame) {
                 put_address(w, f.peer_address);
                 w.put_u8(f.initiator ? 1 : 0);
             } else if constexpr (std::is_same_v<T, Forward>) {
-                encode_forward(out, f.session_id, f.packet);
+                encode_forward(out, f.session_id, f.tag, f.packet);
             } else if constexpr (std::is_same_v<T, Punch>) {
                 w.put_u8(static_cast<uint8_t>(FrameType::punch));
                 w.put_u64(f.session_id);
@@ -237,10 +240,11 @@ Bytes encode(const Frame& frame) {
     return out;
 }
 
-void encode_forward(Bytes& out, uint64_t session_id, ByteSpan packet) {
+void encode_forward(Bytes& out, uint64_t session_id, const Tag& tag, ByteSpan packet) {
     ByteWriter w(out);
     w.put_u8(static_cast<uint8_t>(FrameType::forward));
     w.put_u64(session_id);
+    put_array(w, tag);
     w.put_bytes(packet);
 }
 
@@ -252,6 +256,12 @@ std::optional<uint64_t> forward_session(ByteSpan datagram) {
     uint64_t id = 0;
     r.get_u64(id);
     return id;
+}
+
+Tag forward_tag(ByteSpan datagram) {
+    Tag tag{};
+    std::copy_n(datagram.begin() + 9, tag.size(), tag.begin());
+    return tag;
 }
 
 bool same_tag(const Tag& a, const Tag& b) {

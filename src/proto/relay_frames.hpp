@@ -11,11 +11,13 @@
 // address sent: HELLO is padded to kMinHelloSize, which is more than a
 // CHALLENGE takes (kMaxChallengeSize).
 //
-// Wire version 2 (docs/relay.md "Wire format"): REGISTERED hands the node a
+// Wire version 3 (docs/relay.md "Wire format"): REGISTERED hands the node a
 // random registration tag, and every later frame between that node and the
-// relay (KEEP-ALIVE and its ACK, CONNECT, SESSION, RELEASE) carries it, so
-// that neither side acts on a frame merely because of its source address.
-// HELLO carries the version; a relay drops HELLOs of another version.
+// relay (KEEP-ALIVE and its ACK, CONNECT, SESSION, FORWARD, RELEASE) carries
+// it, and REFUSED echoes what the refused frame carried (REGISTER's relay
+// nonce, CONNECT's tag), so that neither side acts on a frame merely because
+// of its source address. HELLO carries the version; a relay drops HELLOs of
+// another version.
 #pragma once
 
 #include <array>
@@ -35,9 +37,10 @@ constexpr size_t kNodeKeySize = 32;          // an Ed25519 public key (identity:
 constexpr size_t kSignatureSize = 64;        // Ed25519
 constexpr size_t kNonceSize = 16;
 constexpr size_t kTagSize = 16;              // a registration tag
-constexpr uint8_t kWireVersion = 2;          // in HELLO; version 1 had no tags (and a zero there)
+constexpr uint8_t kWireVersion = 3;          // in HELLO; version 1 had no tags (and a zero there),
+                                             // version 2 none in FORWARD and REFUSED
 constexpr size_t kMinHelloSize = 160;
-constexpr size_t kForwardHeaderSize = 9;     // type + session id
+constexpr size_t kForwardHeaderSize = 25;    // type + session id + tag
 constexpr uint8_t kFirstQuicByte = 0x40;     // anything from here up is QUIC
 
 using NodeKey = std::array<std::byte, kNodeKeySize>;
@@ -105,6 +108,9 @@ struct Registered {
 struct Refused {
     RefuseReason reason = RefuseReason::not_trusted;
     uint64_t session_id = 0;       // for refused CONNECTs, else 0
+    // What the refused frame carried, which only its sender and the relay
+    // know: a refused REGISTER's relay nonce, a refused CONNECT's tag.
+    Tag echo{};
 };
 struct Connect {
     uint64_t session_id = 0;       // chosen by the initiator (random), reused to resume
@@ -120,6 +126,7 @@ struct Session {
 };
 struct Forward {
     uint64_t session_id = 0;
+    Tag tag{};                     // peer -> relay: the sender's registration tag; relay -> peer: the receiver's
     ByteSpan packet;               // a view into the decoded datagram
 };
 struct Punch {
@@ -155,9 +162,11 @@ Result<Frame> decode(ByteSpan datagram);
 Bytes encode(const Frame& frame);
 
 // FORWARD without a copy of the packet into a Frame: header + packet.
-void encode_forward(Bytes& out, uint64_t session_id, ByteSpan packet);
+void encode_forward(Bytes& out, uint64_t session_id, const Tag& tag, ByteSpan packet);
 // The session id of a FORWARD datagram, for the relay's fast path.
 std::optional<uint64_t> forward_session(ByteSpan datagram);
+// The tag of a datagram forward_session() accepted.
+Tag forward_tag(ByteSpan datagram);
 
 // Tags compared in constant time.
 bool same_tag(const Tag& a, const Tag& b);

@@ -219,16 +219,24 @@ void RelayPath::on_datagram(ByteSpan data, const loop::SocketAddress& from) {
         return;
     }
     if (!(from == options_.relay)) return;   // relay frames come from the relay only
-    last_heard_ = monotonic_ns();
-    to_relay_when_heard_ = stats_.bytes_to_relay;
     if (auto* fw = std::get_if<wire::Forward>(&*f)) {
         Session* s = find(fw->session_id);
         if (!s) return;
+        // Packets only under our tag: from the relay's address alone, a
+        // forger could keep a dead relayed path looking alive.
+        if (state_ != State::registered || !wire::same_tag(fw->tag, tag_)) {
+            ++stats_.frames_ignored;
+            return;
+        }
+        last_heard_ = monotonic_ns();
+        to_relay_when_heard_ = stats_.bytes_to_relay;
         stats_.bytes_from_relay += fw->packet.size();
         s->last_relayed = monotonic_ns();
         endpoint_.receive_virtual(label_, s->remote, fw->packet);
         return;
     }
+    last_heard_ = monotonic_ns();
+    to_relay_when_heard_ = stats_.bytes_to_relay;
     on_relay_frame(*f);
 }
 
@@ -265,6 +273,11 @@ void RelayPath::on_relay_frame(const wire::Frame& frame) {
     if (auto* no = std::get_if<wire::Refused>(&frame)) {
         std::string why(wire::to_string(no->reason));
         if (no->session_id != 0) {
+            // A refused CONNECT echoes its tag, which is ours.
+            if (state_ != State::registered || !wire::same_tag(no->echo, tag_)) {
+                ++stats_.frames_ignored;
+                return;
+            }
             Session* s = find(no->session_id);
             if (!s || s->refusal == static_cast<int>(no->reason)) return;   // said once per reason
             s->refusal = static_cast<int>(no->reason);
@@ -273,7 +286,12 @@ void RelayPath::on_relay_frame(const wire::Frame& frame) {
                        no->reason == wire::RefuseReason::target_unknown ? " (retrying)" : "");
             return;   // CONNECT is repeated; the QUIC handshake timeout decides
         }
-        if (state_ != State::register_sent) return;
+        // A refused REGISTER echoes the relay nonce it carried (from the
+        // CHALLENGE, which only reached us and the relay).
+        if (state_ != State::register_sent || !wire::same_tag(no->echo, relay_nonce_)) {
+            ++stats_.frames_ignored;
+            return;
+        }
         if (no->reason == wire::RefuseReason::stale_nonce) {
             send_hello();
             return;
@@ -334,7 +352,7 @@ void RelayPath::on_relay_frame(const wire::Frame& frame) {
             Bytes pkt = std::move(mine->pending.front());
             mine->pending.pop_front();
             Bytes out;
-            wire::encode_forward(out, mine->id, pkt);
+            wire::encode_forward(out, mine->id, tag_, pkt);
             stats_.bytes_to_relay += pkt.size();
             ++stats_.frames_sent;
             endpoint_.send_other(options_.relay, out);
@@ -425,7 +443,7 @@ void RelayPath::virtual_send(const loop::SocketAddress& remote, ByteSpan packets
             continue;
         }
         out.clear();
-        wire::encode_forward(out, s->id, pkt);
+        wire::encode_forward(out, s->id, tag_, pkt);
         stats_.bytes_to_relay += pkt.size();
         ++stats_.frames_sent;
         endpoint_.send_other(options_.relay, out);

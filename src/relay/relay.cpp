@@ -108,7 +108,9 @@ struct Relay::Impl {
     void on_connect(const wire::Connect& c, const loop::SocketAddress& from);
     void on_forward(uint64_t id, ByteSpan datagram, const loop::SocketAddress& from);
     void on_release(const wire::Release& r, const loop::SocketAddress& from);
-    void refuse(const loop::SocketAddress& to, wire::RefuseReason reason, uint64_t session = 0);
+    // echo: what the refused frame carried (REGISTER's relay nonce, CONNECT's
+    // tag), the node's proof that the refusal answers its own frame.
+    void refuse(const loop::SocketAddress& to, wire::RefuseReason reason, const wire::Tag& echo, uint64_t session = 0);
 
     wire::Nonce make_cookie(Nanos now, const wire::NodeKey& node, const loop::SocketAddress& from) const;
     bool check_cookie(const wire::Nonce& nonce, const wire::NodeKey& node, const loop::SocketAddress& from,
@@ -218,9 +220,10 @@ void Relay::Impl::on_hello(const wire::Hello& h, const loop::SocketAddress& from
     send_frame(from, c);
 }
 
-void Relay::Impl::refuse(const loop::SocketAddress& to, wire::RefuseReason reason, uint64_t session) {
+void Relay::Impl::refuse(const loop::SocketAddress& to, wire::RefuseReason reason, const wire::Tag& echo,
+                         uint64_t session) {
     ++stats.refused;
-    send_frame(to, wire::Refused{reason, session});
+    send_frame(to, wire::Refused{reason, session, echo});
 }
 
 void Relay::Impl::on_register(const wire::RegisterNode& r, const loop::SocketAddress& from) {
@@ -232,7 +235,7 @@ void Relay::Impl::on_register(const wire::RegisterNode& r, const loop::SocketAdd
     }
     std::string nonce_key(reinterpret_cast<const char*>(r.relay_nonce.data()), r.relay_nonce.size());
     if (!used_nonces.emplace(nonce_key, now + options.limits.challenge_lifetime).second) {
-        refuse(from, wire::RefuseReason::stale_nonce);
+        refuse(from, wire::RefuseReason::stale_nonce, r.relay_nonce);
         return;
     }
     identity::NodeId node = node_of(r.node);
@@ -243,7 +246,7 @@ void Relay::Impl::on_register(const wire::RegisterNode& r, const loop::SocketAdd
         log::write(log::Level::notice, {{"USBHOP_PEER", node.to_string()}, {"USBHOP_ADDRESS", from.to_string()}},
                    "relay: a registration as %s… from %s has a bad signature; refused", node.short_string().c_str(),
                    from.to_string().c_str());
-        refuse(from, wire::RefuseReason::bad_signature);
+        refuse(from, wire::RefuseReason::bad_signature, r.relay_nonce);
         return;
     }
     if (!trusted(node)) {
@@ -254,7 +257,7 @@ void Relay::Impl::on_register(const wire::RegisterNode& r, const loop::SocketAdd
                        "relay: node %s at %s is not in the relay's authorized_keys; refused (to let it use this "
                        "relay: usbhop trust --relay %s)",
                        node.to_string().c_str(), from.to_string().c_str(), node.to_string().c_str());
-        refuse(from, wire::RefuseReason::not_trusted);
+        refuse(from, wire::RefuseReason::not_trusted, r.relay_nonce);
         return;
     }
     std::string akey = addr_key(from);
@@ -270,7 +273,7 @@ void Relay::Impl::on_register(const wire::RegisterNode& r, const loop::SocketAdd
             log::write(log::Level::info, {{"USBHOP_PEER", node.to_string()}, {"USBHOP_ADDRESS", from.to_string()}},
                        "relay: registration of %s… from %s refused: too many registrations",
                        node.short_string().c_str(), from.to_string().c_str());
-            refuse(from, wire::RefuseReason::too_many);
+            refuse(from, wire::RefuseReason::too_many, r.relay_nonce);
             return;
         }
         // Another node registered from this same address gives it up.
@@ -330,13 +333,13 @@ void Relay::Impl::on_connect(const wire::Connect& c, const loop::SocketAddress& 
     }
     auto t = nodes.find(target);
     if (t == nodes.end() || target == initiator) {
-        refuse(from, wire::RefuseReason::target_unknown, c.session_id);
+        refuse(from, wire::RefuseReason::target_unknown, c.tag, c.session_id);
         return;
     }
     auto s = sessions.find(c.session_id);
     if (s != sessions.end()) {
         if (s->second.stats.initiator != initiator || s->second.stats.target != target) {
-            refuse(from, wire::RefuseReason::session_in_use, c.session_id);
+            refuse(from, wire::RefuseReason::session_in_use, c.tag, c.session_id);
             return;
         }
     } else {
@@ -348,7 +351,7 @@ void Relay::Impl::on_connect(const wire::Connect& c, const loop::SocketAddress& 
                            {{"USBHOP_PEER", initiator.to_string()}, {"USBHOP_PEER", target.to_string()}},
                            "relay: session %s… -> %s… refused: session limit", initiator.short_string().c_str(),
                            target.short_string().c_str());
-            refuse(from, wire::RefuseReason::too_many, c.session_id);
+            refuse(from, wire::RefuseReason::too_many, c.tag, c.session_id);
             return;
         }
         Session fresh;
@@ -390,7 +393,8 @@ void Relay::Impl::on_connect(const wire::Connect& c, const loop::SocketAddress& 
 
 void Relay::Impl::on_forward(uint64_t id, ByteSpan datagram, const loop::SocketAddress& from) {
     auto s = sessions.find(id);
-    const identity::NodeId* n = s == sessions.end() ? nullptr : node_at(from);
+    // The sender's tag, not only its address (a forger can send from that).
+    const identity::NodeId* n = s == sessions.end() ? nullptr : node_at(from, wire::forward_tag(datagram));
     if (!n || (*n != s->second.stats.initiator && *n != s->second.stats.target)) {
         drop();
         return;
@@ -414,15 +418,17 @@ void Relay::Impl::on_forward(uint64_t id, ByteSpan datagram, const loop::SocketA
     ++sess.stats.packets_forwarded;
     stats.bytes_forwarded += datagram.size() - wire::kForwardHeaderSize;
     ++stats.packets_forwarded;
+    // On to the other end under its own tag.
+    ByteSpan packet = datagram.subspan(wire::kForwardHeaderSize);
+    Bytes tampered;
     if (options.tamper) {
-        Bytes packet(datagram.begin() + wire::kForwardHeaderSize, datagram.end());
-        options.tamper(packet);
-        out.clear();
-        wire::encode_forward(out, id, packet);
-        send(to->second.address, out);
-        return;
+        tampered.assign(packet.begin(), packet.end());
+        options.tamper(tampered);
+        packet = tampered;
     }
-    send(to->second.address, datagram);   // unchanged, header included
+    out.clear();
+    wire::encode_forward(out, id, to->second.tag, packet);
+    send(to->second.address, out);
 }
 
 void Relay::Impl::on_release(const wire::Release& r, const loop::SocketAddress& from) {

@@ -56,6 +56,12 @@ public:
     // Results of one attachment queued here, not yet taken by QUIC: past it,
     // its Submits are no longer read (as for §10's limits) until QUIC drains.
     static constexpr size_t kMaxQueuedResults = 16u << 20;
+    // Streams a peer may have open at once (QUIC's initial_max_streams_bidi;
+    // ngtcp2 refuses the excess and gives one back per stream closed): the
+    // control stream and one URB stream per bound endpoint, for eight
+    // devices of 31 endpoints each, and some. Each costs a Stream here and
+    // one in quic/, so that a peer cannot grow either beyond this.
+    static constexpr uint64_t kMaxStreams = 256;
 
     // fields: the peer's journal fields (full ID, authorized_keys comment, address).
     PeerLink(quic::Connection& connection, PeerHost& host, log::Fields fields);

@@ -186,6 +186,7 @@ Result<void> Server::start() {
     qc.idle_timeout = config_.server.idle_timeout;
     qc.keep_alive = 0;  // the client pings (protocol.md §5); the server only answers
     qc.max_udp_payload = config_.server.max_udp_payload;
+    qc.max_streams = PeerLink::kMaxStreams;
     auto ep = quic::Endpoint::create(loop_, *key, *bind, qc);
     if (!ep) return make_error("cannot listen on " + config_.server.listen.to_string() + ": " + ep.error().message);
     endpoint_ = std::move(*ep);

@@ -6,8 +6,8 @@
 //
 // Input: records of source (1) · flags (1) · length (2) · bytes. Source bit 0:
 // from the relay's address, else a stranger's. Flags help the fuzzer past
-// what it cannot guess: bit 0 writes our registration tag where SESSION and
-// KEEP-ALIVE-ACK carry it; bit 1 writes the id of a session we hold.
+// what it cannot guess: bit 0 writes our registration tag where SESSION,
+// FORWARD, REFUSED and KEEP-ALIVE-ACK carry it; bit 1 writes the id of a session we hold.
 // Checks: no crash or undefined behaviour; nothing without our tag or from
 // another address opens a session; at most kMaxResponderSessions sessions;
 // punches within kPunchesPerSecond (plus the first second's burst).
@@ -96,8 +96,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         uint8_t type = std::to_integer<uint8_t>(d[0]);
         bool tagged = false;
         if (flags & 1) {
-            // SESSION: after the id; KEEP-ALIVE-ACK: after the address.
-            size_t at = type == 0x07 ? 9 : (d.size() > 1 && std::to_integer<uint8_t>(d[1]) == 6 ? 20 : 8);
+            // SESSION and FORWARD: after the id; REFUSED: after reason and id
+            // (its echo); KEEP-ALIVE-ACK: after the address.
+            size_t at = type == 0x07 || type == 0x08 ? 9
+                        : type == 0x05             ? 10
+                                                   : (d.size() > 1 && std::to_integer<uint8_t>(d[1]) == 6 ? 20 : 8);
             if (d.size() >= at + wire::kTagSize) {
                 std::memcpy(d.data() + at, w.tag.data(), wire::kTagSize);
                 tagged = type == 0x07;

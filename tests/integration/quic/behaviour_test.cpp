@@ -216,6 +216,48 @@ TEST_CASE("the peer's stream limit is enforced and reported") {
     CHECK(third.error().message.find("no more streams") != std::string::npos);
 }
 
+TEST_CASE("a peer that opens and abandons streams never holds more than max_streams, and the connection works on") {
+    // Each stream the client opens and resets at once (RESET_STREAM and
+    // STOP_SENDING, no data) closes at the server; the server must give back
+    // exactly one stream of credit for it (RFC 9000 §4.6), not more, or a
+    // peer repeating this grows its limit, and the server's streams, without
+    // bound.
+    quic::Config server_cfg;
+    server_cfg.max_streams = 4;
+    Pair p(server_cfg, {});
+    Side client, server;
+    std::set<int64_t> seen;
+    std::string got;
+    p.server_handlers.on_stream_opened = [&](int64_t id) { seen.insert(id); };
+    p.server_handlers.on_stream_data = [&](int64_t, ByteSpan d, bool) { got += as_chars(d); };
+    quic::Connection* c = connect(p, client, server);
+    auto open_all = [&] {
+        std::vector<int64_t> ids;
+        while (ids.size() < 64) {
+            auto s = c->open_stream();
+            if (!s) break;
+            ids.push_back(*s);
+        }
+        return ids;
+    };
+    for (int round = 0; round < 8; ++round) {
+        auto ids = open_all();
+        REQUIRE(ids.size() <= 4);
+        for (int64_t id : ids) {
+            c->reset_stream(id, 1);
+            c->stop_sending(id, 1);
+        }
+        p.run_until([&] { return false; }, 100 * kMillisecond);  // MAX_STREAMS comes back
+    }
+    auto ids = open_all();
+    CHECK(ids.size() == 4);  // the credit came back, and no more than that
+    REQUIRE_FALSE(ids.empty());
+    CHECK(c->write(ids[0], as_bytes("still here"), true) == 10);
+    REQUIRE(p.run_until([&] { return got == "still here"; }));
+    CHECK_FALSE(client.closed);
+    CHECK_FALSE(server.closed);
+}
+
 TEST_CASE("random and malformed datagrams at the server neither crash it nor disturb a live transfer") {
     Pair p;
     Side client, server;

@@ -86,7 +86,7 @@ class Relay(unittest.TestCase):
         self.messages("READY=1")
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.settimeout(2)
-        hello = bytes([1]) + bytes(range(32)) + bytes(16) + bytes([2])   # wire version 2
+        hello = bytes([1]) + bytes(range(32)) + bytes(16) + bytes([3])   # wire version 3
         hello += bytes(160 - len(hello))
         s.sendto(hello, ("127.0.0.1", self.port))
         answer = s.recv(2048)

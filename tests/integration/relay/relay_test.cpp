@@ -316,7 +316,7 @@ TEST_CASE("the relay answers an unverified address with no more bytes than it se
     std::copy(w.server_key.id().public_key().begin(), w.server_key.id().public_key().end(), someone.begin());
     for (int i = 0; i < 20; ++i) send(wire::encode(wire::Hello{someone, {}}));
     Bytes pkt(1200, std::byte{0xc1});
-    send(wire::encode(wire::Forward{12345, pkt}));
+    send(wire::encode(wire::Forward{12345, {}, pkt}));
     send(wire::encode(wire::KeepAlive{someone}));
     send(wire::encode(wire::Connect{1, {}, someone}));
     send(wire::encode(wire::RegisterNode{someone, {}, {}}));   // a nonce the relay never gave
@@ -569,7 +569,8 @@ struct RawNode {
     identity::NodeId relay_id;
     wire::Tag tag{};
     bool registered = false;
-    uint64_t sessions = 0, bytes_received = 0, bytes_sent = 0;
+    uint64_t sessions = 0, bytes_received = 0, bytes_sent = 0, forwards = 0;
+    wire::Tag forward_tag{};   // the last FORWARD's
 
     RawNode(loop::Loop& l, const char* bind, const loop::SocketAddress& relay_at, const identity::NodeId& relay_node)
         : loop(l), udp(l), relay(relay_at), relay_id(relay_node) {
@@ -596,6 +597,9 @@ struct RawNode {
             registered = true;
         } else if (std::holds_alternative<wire::Session>(*f)) {
             ++sessions;
+        } else if (auto* fw = std::get_if<wire::Forward>(&*f)) {
+            ++forwards;
+            forward_tag = fw->tag;
         }
     }
     void register_now() {
@@ -628,6 +632,118 @@ TEST_CASE("SESSION frames forged from the relay's address without the registrati
     CHECK(w.server_path->sessions().empty());
     CHECK(w.server_path->stats().punches_sent == 0);
     CHECK(w.server_path->stats().frames_ignored == 100);
+}
+
+TEST_CASE("FORWARD and REFUSED frames forged from the relay's address without the registration tag have no effect") {
+    // Issue 18: after registration a node knew the relay only by its address.
+    // Behind NATs that defeat punching the session stays relayed; the forger
+    // sends from the relay's very address (the NAT in front of serve).
+    World w;
+    w.path_options.punch_duration = 500 * kMillisecond;
+    w.start_all(true);
+    quic::Connection* c = w.connect();
+    uint64_t id = w.session_id();
+    w.loop.run_until([] { return false; }, 700 * kMillisecond);   // punching is over
+    REQUIRE(quic::is_relayed(c->path()));
+    quic::RelayPathStats before = w.server_path->stats();
+    Bytes pkt(1200, std::byte{0x41});
+    for (int i = 0; i < 50; ++i) {
+        wire::Tag forged{};
+        if (i % 2) gnutls_rnd(GNUTLS_RND_NONCE, forged.data(), forged.size());   // half all-zero, half random
+        w.server_nat->udp.try_send(wire::encode(wire::Forward{id, forged, pkt}), w.server_nat->inside);
+        w.server_nat->udp.try_send(wire::encode(wire::Refused{wire::RefuseReason::not_trusted, id, forged}),
+                                   w.server_nat->inside);
+        w.server_nat->udp.try_send(wire::encode(wire::Refused{wire::RefuseReason::not_trusted, 0, forged}),
+                                   w.server_nat->inside);
+    }
+    StderrCapture cap;
+    w.loop.run_until([] { return false; }, 300 * kMillisecond);
+    quic::RelayPathStats after = w.server_path->stats();
+    CHECK(after.frames_ignored - before.frames_ignored == 150);
+    // Relayed traffic goes on meanwhile: what reached serve's endpoint is the real one.
+    CHECK(after.bytes_from_relay - before.bytes_from_relay < 50 * pkt.size());
+    CHECK(w.server_path->registered());
+    CHECK(cap.text().find("refused") == std::string::npos);
+    w.transfer(c, 256 << 10, 71);
+    CHECK(quic::is_relayed(c->path()));
+}
+
+TEST_CASE("a FORWARD from a node's own address is relayed only under its tag, and arrives under the receiver's") {
+    World w;
+    w.start_relay();
+    RawNode a(w.loop, "127.0.0.10:0", w.relay->local_address(), w.relay_key.id());
+    RawNode b(w.loop, "127.0.0.11:0", w.relay->local_address(), w.relay_key.id());
+    w.trusted.insert(a.key.id());
+    w.trusted.insert(b.key.id());
+    a.register_now();
+    b.register_now();
+    a.send(wire::Connect{9, a.tag, wire_key(b.key.id())});
+    REQUIRE(w.loop.run_until([&] { return b.sessions == 1; }, 2 * kSecond));
+    Bytes pkt(1200, std::byte{0xc1});
+    for (int i = 0; i < 50; ++i) {
+        wire::Tag forged{};
+        if (i % 2) gnutls_rnd(GNUTLS_RND_NONCE, forged.data(), forged.size());
+        a.send(wire::Forward{9, forged, pkt});   // from a's very address: as a spoofer would
+    }
+    w.loop.run_until([] { return false; }, 300 * kMillisecond);
+    CHECK(b.forwards == 0);
+    CHECK(w.relay->session(9)->packets_forwarded == 0);
+    a.send(wire::Forward{9, a.tag, pkt});
+    REQUIRE(w.loop.run_until([&] { return b.forwards == 1; }, 2 * kSecond));
+    CHECK(b.forward_tag == b.tag);
+    CHECK_FALSE(b.forward_tag == a.tag);
+}
+
+TEST_CASE("a REFUSED during registration counts only when it echoes the REGISTER's relay nonce") {
+    // The test plays the relay: it answers HELLO with a signed CHALLENGE and
+    // REGISTER with a forged REFUSED first (what a spoofer of the relay's
+    // address can send), then with the real answer.
+    for (bool genuine : {false, true}) {
+        CAPTURE(genuine);
+        loop::Loop loop;
+        identity::NodeKey relay_key = make_key(), node_key = make_key();
+        loop::Udp relay_udp(loop);
+        REQUIRE(relay_udp.bind(addr("127.0.0.1:0")));
+        auto ep = quic::Endpoint::create(loop, node_key, addr("127.0.0.2:0"));
+        REQUIRE(ep);
+        std::string refused;
+        quic::RelayPathOptions o;
+        o.relay = relay_udp.local_address();
+        o.relay_node = relay_key.id();
+        o.on_registration = [&](bool ok, const std::string& why) {
+            if (!ok) refused = why;
+        };
+        quic::RelayPath path(loop, **ep, node_key, o);
+        REQUIRE(relay_udp.start_receiving([&](ByteSpan d, const loop::SocketAddress& from) {
+            auto f = wire::decode(d);
+            if (!f) return;
+            if (auto* h = std::get_if<wire::Hello>(&*f)) {
+                wire::Challenge ch{h->peer_nonce, {}, quic::to_wire(from), {}};
+                ch.relay_nonce.fill(std::byte{7});
+                auto sig = relay_key.sign(wire::challenge_signed_bytes(ch, h->node));
+                REQUIRE(sig);
+                std::copy(sig->begin(), sig->end(), ch.relay_signature.begin());
+                relay_udp.try_send(wire::encode(ch), from);
+            } else if (auto* r = std::get_if<wire::RegisterNode>(&*f)) {
+                wire::Tag echo{};
+                if (genuine) echo = r->relay_nonce;
+                relay_udp.try_send(wire::encode(wire::Refused{wire::RefuseReason::not_trusted, 0, echo}), from);
+                wire::Tag tag;
+                tag.fill(std::byte{0x5a});
+                relay_udp.try_send(wire::encode(wire::Registered{quic::to_wire(from), 25, tag}), from);
+            }
+        }));
+        path.start();
+        loop.run_until([&] { return path.registered() || !refused.empty(); }, 5 * kSecond);
+        if (genuine) {
+            CHECK_FALSE(path.registered());
+            CHECK(refused.find("authorized_keys") != std::string::npos);
+        } else {
+            CHECK(path.registered());
+            CHECK(refused.empty());
+            CHECK(path.stats().frames_ignored == 1);
+        }
+    }
 }
 
 TEST_CASE("even with the right tag, a relay gets at most 64 responder sessions and 100 punches a second out of serve") {
@@ -765,8 +881,8 @@ TEST_CASE("CONNECT answers are paid from the session's bytes_per_second") {
     REQUIRE(w.loop.run_until([&] { return b.sessions == 1; }, 2 * kSecond));
     // Spend the session's bucket on forwarded packets, to the last few bytes...
     Bytes pkt(1400, std::byte{0xc1}), tiny(1, std::byte{0xc1});
-    for (int i = 0; i < 20; ++i) a.send(wire::Forward{9, pkt});
-    for (int i = 0; i < 200; ++i) a.send(wire::Forward{9, tiny});
+    for (int i = 0; i < 20; ++i) a.send(wire::Forward{9, a.tag, pkt});
+    for (int i = 0; i < 200; ++i) a.send(wire::Forward{9, a.tag, tiny});
     w.loop.run_until([] { return false; }, 100 * kMillisecond);
     REQUIRE(w.relay->session(9)->packets_over_limit > 0);
     // ... and a CONNECT for it (two SESSIONs, 132 bytes) goes unanswered until the bucket refills.

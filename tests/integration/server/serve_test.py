@@ -247,6 +247,24 @@ class Serve(unittest.TestCase):
                                            "big-frames", "16")
         self.stop()
 
+    def test_streams_past_the_cap_are_refused_and_the_connection_works_on(self):
+        # Issue 18 item 3: streams per connection capped (PeerLink::kMaxStreams,
+        # 256; it was QUIC's default of 1024). A peer opening more, each stream
+        # left holding half a frame header, gets no more than the cap and its
+        # connection still answers a list afterwards.
+        self.start()
+        self.messages("READY=1")
+        before = self.rss_kib()
+        r = self.probe("trusted", "open-streams", "2000", "list", timeout=60)
+        after = self.rss_kib("VmHWM")
+        print("serve VmRSS %d KiB -> peak %d KiB (+%d KiB) with 256 streams open; probe: %s"
+              % (before, after, after - before, r.stdout.replace("\n", " | ")), file=sys.stderr)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("STREAMS opened=255 refused=1", r.stdout)  # and the control stream
+        self.assertIn("LIST count=", r.stdout)
+        self.assertIsNone(self.server.poll())
+        self.stop()
+
     def test_sighup_disconnects_a_peer_removed_from_authorized_keys(self):
         self.start()
         self.messages("READY=1")

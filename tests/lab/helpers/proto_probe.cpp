@@ -37,6 +37,8 @@
 //                                 prints FLOOD sent=<MiB> then CLOSED if the server closed
 //   big-frames N                  open N streams, each holding a largest URB frame less 1 KiB (never finished);
 //                                 prints BIG sent=<MiB> then CLOSED if the server closed
+//   open-streams N                open up to N streams, each holding an unfinished frame header, until
+//                                 QUIC refuses one; prints STREAMS opened=<count> refused=<0|1>
 // Option --no-read: give QUIC no receive credit back (the first window is
 // all the server can send: a peer that never reads its answers).
 #include <sys/stat.h>
@@ -179,6 +181,8 @@ public:
                 rc = resume_raw(static_cast<uint32_t>(num(args[i++])));
             } else if (cmd == "big-frames" && need(1)) {
                 rc = big_frames(num(args[i++]));
+            } else if (cmd == "open-streams" && need(1)) {
+                rc = open_streams(num(args[i++]));
             } else if (cmd == "ping-flood" && need(1)) {
                 rc = ping_flood(num(args[i++]));
             } else if ((cmd == "submit-in" || cmd == "submit-int-in") && need(3)) {
@@ -748,6 +752,28 @@ private:
         loop_.run_until([&] { return !conn_; }, 2 * kSecond);
         if (!conn_) print_closed();
         return 0;
+    }
+
+    int open_streams(unsigned long count) {
+        // Half a frame header: the server must keep the stream (and wait).
+        const std::byte half[4] = {std::byte{0}, std::byte{0x40}, std::byte{0}, std::byte{0}};
+        unsigned long opened = 0;
+        bool refused = false;
+        while (opened < count && conn_) {
+            auto id = conn_->open_stream();
+            if (!id) {
+                refused = true;
+                break;
+            }
+            conn_->write(*id, half, false);
+            ++opened;
+            if (opened % 32 == 0) loop_.run_once(false);
+        }
+        loop_.run_until([&] { return false; }, 200 * kMillisecond);  // the server reads them all
+        printf("STREAMS opened=%lu refused=%d\n", opened, refused ? 1 : 0);
+        fflush(stdout);
+        if (!conn_) print_closed();
+        return conn_ ? 0 : 3;
     }
 
     int garbage() {

@@ -83,7 +83,7 @@ node = base64.b32decode(sys.argv[1].upper())[:32]
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(5)
 relay = ("198.51.100.254", 7575)
-hello = bytes([1]) + node + os.urandom(16) + bytes([2])   # wire version 2 (docs/relay.md "Wire format")
+hello = bytes([1]) + node + os.urandom(16) + bytes([3])   # wire version 3 (docs/relay.md "Wire format")
 s.sendto(hello + bytes(160 - len(hello)), relay)
 ch = s.recv(2048)
 assert ch[0] == 2, "no CHALLENGE"

@@ -46,11 +46,12 @@ std::vector<Frame> samples() {
         Challenge{filled<16>(2), filled<16>(3), v6(1), filled<64>(4)},
         RegisterNode{filled<32>(1), filled<16>(3), filled<64>(5)},
         Registered{v4(198, 51, 100, 1, 7575), 25, filled<16>(10)},
-        Refused{RefuseReason::target_unknown, 0x1122334455667788},
+        Refused{RefuseReason::target_unknown, 0x1122334455667788, filled<16>(10)},
+        Refused{RefuseReason::not_trusted, 0, filled<16>(3)},
         Connect{42, filled<16>(10), filled<32>(6)},
         Session{42, filled<16>(10), filled<32>(6), v6(7575), true},
         Session{43, filled<16>(11), filled<32>(7), v4(10, 0, 0, 1, 1), false},
-        Forward{42, ByteSpan(pkt)},
+        Forward{42, filled<16>(10), ByteSpan(pkt)},
         Punch{42, true, filled<16>(9)},
         Release{42, filled<16>(10)},
         KeepAlive{filled<32>(1), filled<16>(10)},
@@ -79,16 +80,21 @@ TEST_CASE("every relay frame round-trips and starts below the QUIC fixed bit") {
     }
 }
 
-TEST_CASE("a forwarded packet is carried byte for byte behind a 9-byte header") {
+TEST_CASE("a forwarded packet is carried byte for byte behind a 25-byte header with the tag") {
     Bytes pkt = packet_bytes();
     Bytes wire;
-    encode_forward(wire, 0xabcdef, pkt);
+    encode_forward(wire, 0xabcdef, filled<16>(10), pkt);
     CHECK(wire.size() == pkt.size() + kForwardHeaderSize);
+    CHECK(kForwardHeaderSize == 25);
     CHECK(forward_session(wire) == 0xabcdefu);
+    CHECK(forward_tag(wire) == filled<16>(10));
+    // The largest QUIC packet a peer sends by default (1452) fits the relay's 1500.
+    CHECK(1452 + kForwardHeaderSize <= kMaxDatagram);
     auto f = decode(wire);
     REQUIRE(f);
     auto& fw = std::get<Forward>(*f);
     CHECK(fw.session_id == 0xabcdefu);
+    CHECK(fw.tag == filled<16>(10));
     CHECK(Bytes(fw.packet.begin(), fw.packet.end()) == pkt);
 }
 
@@ -127,6 +133,8 @@ TEST_CASE("QUIC packets, unknown types and malformed frames are refused with a r
     bad_reason[1] = std::byte{99};
     Bytes bad_role = encode(Session{1, {}, filled<32>(1), v4(1, 2, 3, 4, 5), true});
     bad_role.back() = std::byte{2};
+    Bytes no_packet(kForwardHeaderSize, std::byte{0});   // session id and tag, nothing after
+    no_packet[0] = std::byte{0x08};
     Bytes bad_punch = encode(Punch{1, false, filled<16>(1)});
     bad_punch[9] = std::byte{7};
     std::vector<Case> cases = {
@@ -137,7 +145,8 @@ TEST_CASE("QUIC packets, unknown types and malformed frames are refused with a r
         {with({0x00}), "unknown type"},
         {over, "larger than"},
         {trailing, "trailing"},
-        {with({0x08, 0, 0, 0, 0, 0, 0, 0, 1}), "no packet"},
+        {no_packet, "no packet"},
+        {with({0x08, 0, 0, 0, 0, 0, 0, 0, 1}), "truncated"},   // no tag: a version 2 FORWARD
         {with({0x08, 0, 0, 0}), "truncated"},
         {with({0x06, 0, 0}), "truncated"},
         {bad_family, "REGISTERED is truncated or malformed"},
@@ -153,6 +162,7 @@ TEST_CASE("QUIC packets, unknown types and malformed frames are refused with a r
         CHECK(r.error().message.find(c.expect) != std::string::npos);
     }
     CHECK_FALSE(forward_session(with({0x08, 0, 0, 0, 0, 0, 0, 0, 1})));
+    CHECK_FALSE(forward_session(Bytes(kForwardHeaderSize, std::byte{0x08})));   // a tag, no packet
     CHECK_FALSE(forward_session(with({0x07, 0, 0, 0, 0, 0, 0, 0, 1, 2})));
     CHECK_FALSE(is_relay_frame(with({0x41})));
     CHECK_FALSE(is_relay_frame({}));
@@ -191,7 +201,7 @@ TEST_CASE("what is signed binds the relay, both nonces, the node and the address
 TEST_CASE("HELLO carries the wire version, where version 1 had padding; tags compare whole") {
     Bytes hello = encode(Hello{filled<32>(1), filled<16>(2)});
     CHECK(std::to_integer<uint8_t>(hello[49]) == kWireVersion);
-    CHECK(kWireVersion == 2);
+    CHECK(kWireVersion == 3);
     Bytes v1 = hello;
     v1[49] = std::byte{0};   // what a version 1 peer sends
     auto f = decode(v1);
