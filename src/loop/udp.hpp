@@ -24,8 +24,16 @@ public:
     // Creates the socket and binds it; port 0 picks a free port. An IPv6
     // wildcard address also receives IPv4 (dual stack).
     Result<void> bind(const SocketAddress& addr);
-    // Asks for larger kernel buffers (the kernel may cap them).
-    void set_buffer_sizes(int receive_bytes, int send_bytes);
+    // Asks for larger kernel buffers. SO_RCVBUF/SO_SNDBUF are capped at
+    // net.core.rmem_max/wmem_max (212992 bytes by default): where that falls
+    // short, a process that may (root, CAP_NET_ADMIN) forces the size past the
+    // cap. Returns the sizes the kernel granted (what getsockopt reports, which
+    // Linux doubles for its own bookkeeping, halved again).
+    struct BufferSizes {
+        int receive = 0;
+        int send = 0;
+    };
+    BufferSizes set_buffer_sizes(int receive_bytes, int send_bytes);
     Result<void> start_receiving(OnDatagram on_datagram);
 
     // Sends now if the kernel takes it: bytes sent, or a negative libuv error

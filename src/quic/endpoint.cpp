@@ -19,6 +19,21 @@ constexpr int kSocketBuffer = 8 << 20;
 constexpr double kResetRate = 100;
 constexpr double kResetBurst = 20;
 
+// Said once per process, by a server (a client either runs as root, attach,
+// or briefly, list): a receive buffer the sysctl caps (and this process may
+// not force past it, loop/udp.hpp) drops packets whenever the loop falls
+// behind a burst, and every loss shrinks the congestion window
+// (docs/architecture.md#udp-socket-buffers).
+void note_small_buffers(const loop::Udp::BufferSizes& granted) {
+    static bool said = false;
+    if (said || (granted.receive >= kSocketBuffer && granted.send >= kSocketBuffer)) return;
+    said = true;
+    log::notice("UDP socket buffers are %d KiB (receive) and %d KiB (send), not %d KiB: net.core.rmem_max and "
+                "wmem_max cap them and this process may not exceed them, so bursts will drop packets and bulk "
+                "transfers slow down; raise both: sysctl -w net.core.rmem_max=%d net.core.wmem_max=%d",
+                granted.receive >> 10, granted.send >> 10, kSocketBuffer >> 10, kSocketBuffer, kSocketBuffer);
+}
+
 ngtcp2_cid make_cid(ByteSpan bytes) {
     ngtcp2_cid cid;
     ngtcp2_cid_init(&cid, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
@@ -76,6 +91,7 @@ void Endpoint::listen(Trust trust, OnConnection on_connection) {
     impl_->trust = std::move(trust);
     impl_->on_connection = std::move(on_connection);
     impl_->listening = true;
+    note_small_buffers(impl_->buffers);
 }
 
 Result<Connection*> Endpoint::connect(const loop::SocketAddress& server, const identity::NodeId& expected,
@@ -156,7 +172,8 @@ bool Endpoint::send_other(const loop::SocketAddress& to, ByteSpan data) {
 Result<size_t> Endpoint::Impl::add_socket(const loop::SocketAddress& bind) {
     auto udp = std::make_unique<loop::Udp>(loop, true);
     if (auto r = udp->bind(bind); !r) return r.error();
-    udp->set_buffer_sizes(kSocketBuffer, kSocketBuffer);
+    loop::Udp::BufferSizes granted = udp->set_buffer_sizes(kSocketBuffer, kSocketBuffer);
+    if (paths.empty()) buffers = granted;
     size_t index = paths.size();
     LocalPath p;
     p.local = udp->local_address();

@@ -156,6 +156,7 @@ struct Endpoint::Impl {
     std::array<uint8_t, kSecretLength> reset_secret{};   // from the node key: survives restarts
     std::array<uint8_t, kSecretLength> token_secret{};   // random per process
     std::vector<LocalPath> paths;                         // [0] is the socket from create()
+    loop::Udp::BufferSizes buffers;                       // granted to paths[0]'s socket
     std::unordered_map<std::string, Connection::Impl*> by_cid;
     std::vector<std::unique_ptr<Connection>> connections;
     std::vector<Connection::Impl*> dirty;

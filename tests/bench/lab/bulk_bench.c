@@ -6,15 +6,28 @@
  *
  * Claims interface 0, keeps QUEUE async transfers of KIB KiB in flight on its
  * first bulk IN (or OUT) endpoint until MIB MiB have moved, and prints
- * "MBps=<x> bytes=<n> seconds=<s>" (MB = 10^6 bytes). */
+ * "MBps=<x> bytes=<n> seconds=<s>" (MB = 10^6 bytes); from 32 MiB on also
+ * "first16_MBps=<x> last16_MBps=<y>", the first and the last 16 MiB of the
+ * same run, so that a rate that falls with volume shows within one run
+ * (issue 13). */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "usb_open.h"
 
-static long long remaining_to_submit, done_bytes;
+static long long remaining_to_submit, done_bytes, total_bytes;
 static int in_flight, failed;
+/* When the first 16 MiB were done, and when the last 16 MiB began (and the
+ * bytes done at each of those completions). */
+#define CHUNK (16LL * 1024 * 1024)
+static struct timespec first_end, last_start;
+static long long first_bytes, last_base;
+static int have_first, have_last;
+
+static double seconds_between(struct timespec a, struct timespec b) {
+    return (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+}
 
 static void on_done(struct libusb_transfer *t) {
     in_flight--;
@@ -24,6 +37,16 @@ static void on_done(struct libusb_transfer *t) {
         return;
     }
     done_bytes += t->actual_length;
+    if (!have_first && done_bytes >= CHUNK) {
+        clock_gettime(CLOCK_MONOTONIC, &first_end);
+        first_bytes = done_bytes;
+        have_first = 1;
+    }
+    if (!have_last && done_bytes >= total_bytes - CHUNK) {
+        clock_gettime(CLOCK_MONOTONIC, &last_start);
+        last_base = done_bytes;
+        have_last = 1;
+    }
     if (remaining_to_submit > 0 && !failed) {
         remaining_to_submit -= t->length;
         if (libusb_submit_transfer(t) == 0)
@@ -72,7 +95,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bulk_bench: interface 0 has no bulk %s endpoint\n", argv[2]);
         return 1;
     }
-    remaining_to_submit = mib * 1024 * 1024;
+    remaining_to_submit = total_bytes = mib * 1024 * 1024;
     struct libusb_transfer **xfers = calloc((size_t)queue, sizeof *xfers);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -91,8 +114,12 @@ int main(int argc, char **argv) {
     while (in_flight > 0) libusb_handle_events(ctx);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (failed) return 1;
-    double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    printf("MBps=%.1f bytes=%lld seconds=%.3f\n", (double)done_bytes / s / 1e6, done_bytes, s);
+    double s = seconds_between(t0, t1);
+    printf("MBps=%.1f bytes=%lld seconds=%.3f", (double)done_bytes / s / 1e6, done_bytes, s);
+    if (total_bytes >= 2 * CHUNK && have_first && have_last)
+        printf(" first16_MBps=%.1f last16_MBps=%.1f", (double)first_bytes / seconds_between(t0, first_end) / 1e6,
+               (double)(done_bytes - last_base) / seconds_between(last_start, t1) / 1e6);
+    printf("\n");
     for (int i = 0; i < queue; i++) {
         if (!xfers[i]) continue;
         free(xfers[i]->buffer);

@@ -150,6 +150,9 @@ measure() {
     say "$col: bulk $d, $BULK_MIB MiB, 8 x 64 KiB in flight"
     out=$(check "bulk_bench $d on $col" bulk_bench "$ss_addr" $d "$BULK_MIB" 8 64)
     R[$col,bulk_$d]=$(field MBps "$out")
+    # A run of 32 MiB or more also times its first and last 16 MiB (issue 13).
+    [ -z "$(field first16_MBps "$out")" ] ||
+      say "$col: bulk $d, first 16 MiB $(field first16_MBps "$out") MB/s, last 16 MiB $(field last16_MBps "$out") MB/s"
   done
   dev=$(wait_block "$DISK")
   say "$col: dd $DISK_MIB MiB O_DIRECT on $dev"
