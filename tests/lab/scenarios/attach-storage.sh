@@ -51,7 +51,8 @@ say "usbhop list on the server: the disk is in use by the client, named as autho
 in_use() {
   usbhop -c $SRV/usbhop.conf list --json | python3 -c '
 import json, sys
-disk = [d for d in json.load(sys.stdin) if (d["vendor"], d["product"]) == ("1d6b", "0104")]
+# the gadget, not its import over vhci_hcd (same guest, same ids)
+disk = [d for d in json.load(sys.stdin) if (d["vendor"], d["product"]) == ("1d6b", "0104") and not d["imported"]]
 assert len(disk) == 1 and disk[0]["in_use_by"] == {"peer": sys.argv[1], "name": "lab client"}, disk
 ' "$CLIENT_ID"
 }

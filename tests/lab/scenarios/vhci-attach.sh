@@ -89,7 +89,7 @@ STATE=/run/usbhop
 a=$!
 wait_for 10 "probe A to attach" attached_in /tmp/a.log
 pa=$(sed -n 's/^attached port \([0-9]*\).*/\1/p' /tmp/a.log)
-pb=$("$PROBE" ports | awk -v pa="$pa" '$2 == "hs" && $3 == "004" && $1 != pa { print $1; exit }')
+pb=$("$PROBE" ports | awk -v pa="$pa" '$2 == "hs" && $3 == "004" && $1 != pa && !done { done = 1; print $1 }')
 "$PROBE" attach --speed 2 --pid 0002 --ports "$pa,$pb" --state $STATE >/tmp/b.log 2>&1 &
 b=$!
 wait_for 10 "probe B to attach" attached_in /tmp/b.log
