@@ -169,7 +169,7 @@ if [ "$NAT" = masquerade ]; then
   fwd=$(relay_forwarded)
   # The session's counter stopped when it was released: nothing went through
   # the relay after that, however much was copied.
-  released=$(sed -n 's/.*released by a peer .*; \(.*\) forwarded$/\1/p' /tmp/relay.log | head -n1 | sum_bytes)
+  released=$(sed -n 's/.*released by a peer .*; \([0-9.]* [A-Za-z]*\) forwarded.*/\1/p' /tmp/relay.log | head -n1 | sum_bytes)
   say "the relay forwarded $fwd bytes in all, the session $released until it was released; 32 MiB went direct"
   [ "${fwd:-0}" -lt 4000000 ] || fail "the relay forwarded $fwd bytes: the copy did not go direct"
   expect_eq "bytes the relay forwarded in all (the session's counter stopped at its release)" "$fwd" "$released"
