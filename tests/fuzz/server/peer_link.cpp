@@ -81,7 +81,7 @@ public:
         auto impl = std::make_unique<quic::Connection::Impl>();
         impl->peer = fixed_key().id();
         conn_ = std::make_unique<quic::Connection>(std::move(impl));
-        link_ = std::make_unique<PeerLink>(*conn_, *this);
+        link_ = std::make_unique<PeerLink>(*conn_, *this, log::Fields{});
         ++connections_;
     }
     // The endpoint's side of a close (ours or the peer's): on_closed, then the
@@ -244,7 +244,7 @@ public:
             return;
         }
         auto a = std::make_unique<Attachment>(loop_, host_, *host_.device(1), session.next_attach_id(),
-                                              session.resumable(), false, session.label());
+                                              session.resumable(), false, session.label(), session.log_fields());
         if (auto started = a->start(); !started) {
             if (link) link->send_control(proto::AttachError{device_id, proto::Reason::kClaimFailed, "", "claim"});
             return;
